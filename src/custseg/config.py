@@ -1,0 +1,378 @@
+"""Typed workspace configuration (``custseg.toml``).
+
+One :func:`resolve` applies the precedence *defaults < file < environment <
+flags*. A bad file gets a :class:`~custseg.exceptions.ConfigError` that names
+the key, the line and the valid choices.
+
+Environment variables
+---------------------
+``CUSTSEG_BACKEND``
+    Overrides ``[workspace].backend`` (an Ibis connection URL).
+``CUSTSEG_BASE_CURRENCY``
+    Overrides ``[workspace].base_currency``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from custseg.exceptions import ConfigError
+
+__all__ = [
+    "CONFIG_FILE",
+    "ColumnSpec",
+    "CsvOptions",
+    "MappingConfig",
+    "SourceConfig",
+    "IngestConfig",
+    "WorkspaceSection",
+    "Config",
+    "load_config",
+    "resolve",
+]
+
+CONFIG_FILE = "custseg.toml"
+
+TableName = Literal[
+    "customers",
+    "accounts",
+    "orders",
+    "order_lines",
+    "events",
+    "attributes",
+    "campaigns",
+    "campaign_exposures",
+    "campaign_outcomes",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnSpec(_Strict):
+    """How one canonical column is filled from a source.
+
+    Exactly one of ``column``, ``const`` or ``expr`` is set. In TOML a bare
+    string is shorthand for ``{ column = "..." }``.
+    """
+
+    column: str | list[str] | None = Field(
+        default=None,
+        description="Source column name, or a list of alternatives: the first one present in the header is used.",
+    )
+    const: str | int | float | bool | None = Field(default=None, description="A constant value.")
+    expr: str | None = Field(
+        default=None,
+        description="A SQL expression over source columns (quote names with spaces: \"Lineitem price\" * 2).",
+    )
+    format: str | None = Field(
+        default=None, description="strftime format for dates and timestamps, e.g. %d/%m/%Y."
+    )
+
+    @field_validator("expr")
+    @classmethod
+    def _expr_not_empty(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("expr must not be empty")
+        return v
+
+    def model_post_init(self, __context: Any) -> None:
+        set_ = [k for k in ("column", "const", "expr") if getattr(self, k) is not None]
+        if len(set_) != 1:
+            raise ValueError(
+                f"set exactly one of column, const or expr (got {', '.join(set_) or 'none'})"
+            )
+
+    @property
+    def alternatives(self) -> list[str]:
+        if self.column is None:
+            return []
+        return [self.column] if isinstance(self.column, str) else list(self.column)
+
+
+def _coerce_columns(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: ({"column": s} if isinstance(s, str | list) else s) for k, s in v.items()}
+    return v
+
+
+class CsvOptions(_Strict):
+    """How a CSV file is read."""
+
+    delimiter: str = ","
+    quote: str = '"'
+    escape: str | None = None
+    encoding: Literal["utf-8", "utf-16", "latin-1"] = "utf-8"
+    header: bool = True
+    compression: Literal["auto", "none", "gzip", "zstd"] = "auto"
+    skip_rows: int = Field(default=0, ge=0)
+
+
+class MappingConfig(_Strict):
+    """A reusable column mapping (``[mappings.NAME]``)."""
+
+    table: TableName
+    columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+    #: For line-level exports mapped to ``order_lines``: the order-level columns.
+    #: Order fields are taken from the first row of each order that has them.
+    orders: dict[str, ColumnSpec] = Field(default_factory=dict)
+
+    @field_validator("columns", "orders", mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return _coerce_columns(v)
+
+
+class SourceConfig(_Strict):
+    """One input: a file or a database table, and how it maps to a canonical table."""
+
+    path: str | None = Field(default=None, description="File path, relative to the workspace.")
+    url: str | None = Field(default=None, description="Ibis connection URL of a SQL database.")
+    query_table: str | None = Field(default=None, description="Table to read from the database at url.")
+    format: Literal["csv", "parquet", "json", "ndjson", "sql"] | None = None
+    table: TableName | None = Field(default=None, description="Canonical table to load into.")
+    mapping: str | None = Field(default=None, description="Built-in or [mappings] name.")
+    columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+    orders: dict[str, ColumnSpec] = Field(default_factory=dict)
+    csv: CsvOptions = Field(default_factory=CsvOptions)
+    timezone: str = Field(default="UTC", description="Time zone of timestamps that carry no offset.")
+    currency: str | None = Field(
+        default=None, description="Currency of money columns when the source has none per row."
+    )
+    date_format: str | None = Field(default=None, description="Default strftime format for dates.")
+
+    @field_validator("columns", "orders", mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return _coerce_columns(v)
+
+    def model_post_init(self, __context: Any) -> None:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("set exactly one of path (a file) or url (a database)")
+        if self.url is not None and not self.query_table:
+            raise ValueError("a database source needs query_table (the table to read)")
+
+
+class IngestConfig(_Strict):
+    """Validation and repair rules for ingestion (see docs/ingestion.md)."""
+
+    on_unknown_customer: Literal["stub", "quarantine"] = "stub"
+    future_tolerance_days: Annotated[int, Field(ge=0)] = 1
+    fx_rates: dict[str, float] = Field(
+        default_factory=dict,
+        description="Rates to the base currency: base amount = amount x rate, e.g. EUR = 1.08.",
+    )
+
+    @field_validator("fx_rates")
+    @classmethod
+    def _rates_positive(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, r in v.items():
+            if not re.fullmatch(r"[A-Z]{3}", k):
+                raise ValueError(f"currency code {k!r} must be 3 upper-case letters (ISO 4217)")
+            if not r > 0:
+                raise ValueError(f"rate for {k} must be > 0, got {r}")
+        return v
+
+
+class WorkspaceSection(_Strict):
+    """``[workspace]``: name, backend and currency."""
+
+    name: str = "custseg"
+    backend: str = Field(
+        default="duckdb://custseg.duckdb",
+        description="Ibis connection URL; a relative duckdb path is inside the workspace.",
+    )
+    base_currency: str = "USD"
+
+    @field_validator("backend")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        scheme = v.split("://", 1)[0] if "://" in v else ""
+        known = ("duckdb", "pyspark", "sqlite", "postgres", "postgresql", "snowflake", "bigquery")
+        if scheme not in known:
+            raise ValueError(
+                f"backend URL {v!r} has unknown scheme {scheme!r}; use one of: "
+                + ", ".join(f"{k}://" for k in known)
+            )
+        return v
+
+    @field_validator("base_currency")
+    @classmethod
+    def _iso(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Z]{3}", v):
+            raise ValueError(f"base_currency {v!r} must be 3 upper-case letters (ISO 4217)")
+        return v
+
+
+class Config(_Strict):
+    """The whole ``custseg.toml``."""
+
+    workspace: WorkspaceSection = Field(default_factory=WorkspaceSection)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    mappings: dict[str, MappingConfig] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _line_of(text: str, loc: tuple[str | int, ...]) -> int | None:
+    """Best-effort line number (1-based) of the TOML key at ``loc``."""
+    lines = text.splitlines()
+    path = [str(p) for p in loc]
+    # Walk: find the deepest [table] header that is a prefix of loc, then the key.
+    best: int | None = None
+    for depth in range(len(path), 0, -1):
+        header = ".".join(path[:depth])
+        pat = re.compile(r"^\s*\[\s*" + re.escape(header).replace(r"\.", r"\s*\.\s*") + r"\s*\]")
+        for i, line in enumerate(lines):
+            if pat.match(line):
+                best = i + 1
+                rest = path[depth:]
+                if not rest:
+                    return best
+                key = re.compile(r"^\s*" + re.escape(rest[0]) + r"\s*=")
+                for j in range(i + 1, len(lines)):
+                    if lines[j].lstrip().startswith("["):
+                        break
+                    if key.match(lines[j]):
+                        return j + 1
+                return best
+    # top-level key, or inline table
+    key = re.compile(r"^\s*" + re.escape(path[-1]) + r"\s*=")
+    for i, line in enumerate(lines):
+        if key.match(line):
+            return i + 1
+    return best
+
+
+def _valid_keys(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """The valid keys at the parent of ``loc`` (for 'did you mean' hints)."""
+    cur: Any = model
+    for part in loc[:-1]:
+        fields = getattr(cur, "model_fields", None)
+        if fields is None:
+            return []
+        if part in fields:
+            ann = fields[part].annotation
+            # unwrap dict[str, X]
+            args = getattr(ann, "__args__", ())
+            if getattr(ann, "__origin__", None) is dict and len(args) == 2:
+                cur = args[1]
+            else:
+                cur = ann
+        elif hasattr(cur, "model_fields"):
+            continue  # a user-chosen name such as a source name
+    return list(getattr(cur, "model_fields", {}).keys())
+
+
+def _format_validation_error(exc: ValidationError, text: str, file: str) -> str:
+    msgs = []
+    for err in exc.errors()[:5]:
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        line = _line_of(text, loc) if loc else None
+        where = f"{file}, line {line}" if line else file
+        if err["type"] == "extra_forbidden":
+            valid = _valid_keys(Config, loc)
+            close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            msgs.append(
+                f"{where}: unknown key '{key}'.{hint} Valid keys here: {', '.join(valid)}."
+            )
+        else:
+            got = err.get("input")
+            got_s = "" if isinstance(got, dict) else f" (got {got!r})"
+            msgs.append(f"{where}: key '{key}': {err['msg']}{got_s}.")
+    more = len(exc.errors()) - 5
+    if more > 0:
+        msgs.append(f"... and {more} more problem(s).")
+    return " ".join(msgs) + " Fix the file and run the command again."
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a ``custseg.toml``.
+
+    Parameters
+    ----------
+    path
+        The TOML file.
+
+    Returns
+    -------
+    Config
+        The validated, frozen configuration.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid TOML, or breaks the schema. The
+        message names the key and line and lists the valid choices.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"config file {str(path)!r} not found. Run 'custseg init {path.parent}' to create one, "
+            "or pass --workspace DIR."
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}). Save it as UTF-8.") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}. Fix the syntax and run again.") from None
+    return _validate(data, text, str(path))
+
+
+def _validate(data: dict[str, Any], text: str, file: str) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_validation_error(e, text, file)) from None
+
+
+def resolve(
+    path: str | Path | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Config:
+    """Build the effective config: defaults < file < environment < flags.
+
+    Parameters
+    ----------
+    path
+        ``custseg.toml`` to read; ``None`` uses the defaults only.
+    env
+        Environment to read ``CUSTSEG_*`` variables from (default: ``os.environ``).
+    overrides
+        Values from command-line flags, as a nested dict like the file's.
+    """
+    env = dict(os.environ if env is None else env)
+    if path is not None:
+        cfg = load_config(path)
+        data = cfg.model_dump(exclude_unset=True)
+        text = Path(path).read_text(encoding="utf-8")
+        file = str(path)
+    else:
+        data, text, file = {}, "", "(defaults)"
+    ws = dict(data.get("workspace", {}))
+    if env.get("CUSTSEG_BACKEND"):
+        ws["backend"] = env["CUSTSEG_BACKEND"]
+    if env.get("CUSTSEG_BASE_CURRENCY"):
+        ws["base_currency"] = env["CUSTSEG_BASE_CURRENCY"]
+    if ws:
+        data["workspace"] = ws
+    for section, values in (overrides or {}).items():
+        data[section] = {**data.get(section, {}), **values}
+    return _validate(data, text, file)

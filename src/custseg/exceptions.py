@@ -1,0 +1,77 @@
+"""The exceptions custseg raises.
+
+Every message says what was seen, what was expected, and what to do next. The
+CLI turns them into a one-paragraph message and an exit code, never a
+traceback: :class:`UsageError` and :class:`ConfigError` exit with 2,
+:class:`DataError` and the rest with 1.
+
+Tree::
+
+    CustsegError
+    ├── UsageError (ValueError)          bad command-line or API arguments     exit 2
+    ├── ConfigError (ValueError)         bad custseg.toml or mapping           exit 2
+    │   └── MappingError                 a column mapping that cannot work
+    ├── WorkspaceError                   missing or unusable workspace         exit 2
+    ├── DataError (ValueError)           input data that cannot be loaded      exit 1
+    │   ├── SchemaError                  required columns missing, wrong shape
+    │   └── SourceReadError              the file or database cannot be read
+    └── LoadError                        a load failed; the previous state is kept   exit 1
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CustsegError",
+    "UsageError",
+    "ConfigError",
+    "MappingError",
+    "WorkspaceError",
+    "DataError",
+    "SchemaError",
+    "SourceReadError",
+    "LoadError",
+]
+
+
+class CustsegError(Exception):
+    """Root of every error custseg raises on purpose."""
+
+    exit_code: int = 1
+
+
+class UsageError(CustsegError, ValueError):
+    """A command or function was called with arguments that cannot work."""
+
+    exit_code = 2
+
+
+class ConfigError(CustsegError, ValueError):
+    """The workspace configuration is invalid (unknown key, wrong type, bad syntax)."""
+
+    exit_code = 2
+
+
+class MappingError(ConfigError):
+    """A column mapping refers to missing columns, unknown targets or unsafe expressions."""
+
+
+class WorkspaceError(CustsegError):
+    """The workspace folder or its database cannot be found or opened."""
+
+    exit_code = 2
+
+
+class DataError(CustsegError, ValueError):
+    """Input data cannot be loaded as a whole (rows that can't be loaded are quarantined instead)."""
+
+
+class SchemaError(DataError):
+    """The input lacks required columns or has an unusable shape."""
+
+
+class SourceReadError(DataError):
+    """The file, archive or database behind a source cannot be read."""
+
+
+class LoadError(CustsegError):
+    """A load failed part way; the workspace keeps its previous state."""
