@@ -94,6 +94,9 @@ class _Ctx:
     def scalar(self, sql: str) -> Any:
         return self.con.execute(sql).fetchone()[0]
 
+    def exists_temp(self, name: str) -> bool:
+        return name in self.temps
+
     def exists(self, table: str) -> bool:
         return bool(
             self.scalar(
@@ -234,7 +237,8 @@ def _expr_types(ctx: _Ctx, raw: RawInput, exprs: dict[str, str], source: str) ->
                     f"{source}: the mapping for {k!r} ({e}) cannot run on this source: {msg}."
                 ) from None
         raise
-    return {r[0]: r[1] for r in rows}
+    # by position: DuckDB keeps a column's own spelling when the alias differs only by case
+    return {k: r[1] for k, r in zip(exprs, rows, strict=True)}
 
 
 # --------------------------------------------------------------------------- batch
@@ -320,6 +324,13 @@ def build_batch(
         f"WITH a AS (SELECT _row, {', '.join(cleans) or 'NULL AS _none'} FROM {q(raw.relation)}) "
         f"SELECT _row, {', '.join(typed) or 'NULL AS _none'}, {reasons_sql} AS _reasons FROM a",
     )
+    if table == "order_lines" and "line_no" not in rm.exprs and "order_id" in rm.exprs:
+        # lines are numbered in source order within their order, before any is quarantined
+        typed_rel = ctx.temp(
+            "typed_ln",
+            f"SELECT *, CAST(row_number() OVER (PARTITION BY order_id ORDER BY _row) AS BIGINT) "
+            f"AS line_no FROM {q(typed_rel)}",
+        )
     good = quarantine(
         typed_rel,
         "len(_reasons) > 0",
@@ -564,7 +575,7 @@ def _derive_totals(ctx: _Ctx, orders: str, report: SourceReport) -> str:
     need = [c for c in ("subtotal", "total", "items_count") if c not in cols]
     if not need:
         return orders
-    good_lines = ctx.prefix + "_typed_ok"
+    good_lines = ctx.prefix + ("_typed_ln_ok" if ctx.exists_temp(ctx.prefix + "_typed_ln_ok") else "_typed_ok")
     has_disc = "discount" in [r[0] for r in ctx.con.execute(f"DESCRIBE {q(good_lines)}").fetchall()]
     line_disc = "sum(coalesce(discount, 0))" if has_disc else "0"
     sums = ctx.temp(

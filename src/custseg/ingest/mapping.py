@@ -121,6 +121,8 @@ ALLOWED_FUNCTIONS = frozenset(
     struct_extract element_at bracket dot json_extract json_extract_string
     add sub mul div mod neg paren and or not eq neq gt gte lt lte is in between like ilike
     dpipe safedivide intdiv
+    unix_to_time str_to_time filter regexp_like sha2 timestamp_trunc time_to_str str_to_date
+    date_str_to_date ts_or_ds_to_date array_filter
     """.split()
 )
 

@@ -25,6 +25,8 @@ __all__ = [
     "timestamps",
     "iso_utc_strings",
     "money",
+    "replace_rows",
+    "choice_rows",
 ]
 
 #: Arrow type of every timestamp column written by the generator.
@@ -164,3 +166,24 @@ def iso_utc_strings(seconds: np.ndarray) -> pa.StringArray:
 def money(cents: np.ndarray, null: np.ndarray | None = None) -> pa.DoubleArray:
     """Float64 amounts from integer cents (exactly rounded to 2 decimals)."""
     return pa.array(np.asarray(cents, dtype=np.int64) / 100.0, type=pa.float64(), mask=null)
+
+
+def replace_rows(arr: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
+    """``arr`` with ``arr[rows[i]]`` replaced by ``values[i]``."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) == 0:
+        return arr
+    n = len(arr)
+    idx = np.arange(n, dtype=np.int64)
+    idx[rows] = n + np.arange(len(rows))
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return pa.concat_arrays([arr, values.cast(arr.type)]).take(pa.array(idx))
+
+
+def choice_rows(rng: np.random.Generator, probs: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """For each ``row[i]``, an index drawn with probabilities ``probs[row[i]]``."""
+    cum = np.cumsum(np.asarray(probs, dtype=np.float64), axis=1)
+    cum /= cum[:, -1:]
+    u = rng.random(len(row))
+    return np.minimum((u[:, None] >= cum[row]).sum(axis=1), cum.shape[1] - 1)

@@ -23,10 +23,10 @@ SHOPIFY_CUSTOMERS = Mapping(
     description="Shopify Admin > Customers > Export (V1 2018, V2 2022, V3 2023, V4 2024+ headers).",
     strip_apostrophe=True,
     variants=(
-        ("v4 header (Default Address ...)", "Default Address Country Code"),
-        ("v3 header (Customer ID + 2022 columns)", "Customer ID"),
-        ("v2 header (2022)", "Accepts Email Marketing"),
-        ("v1 header (legacy, Accepts Marketing)", "Accepts Marketing"),
+        ("v4", "Default Address Country Code"),
+        ("v3", "Customer ID"),
+        ("v2", "Accepts Email Marketing"),
+        ("v1", "Accepts Marketing"),
     ),
     columns={
         # Customer ID (V3, V4) or the e-mail/phone key (V1, V2): see columns_for below.
@@ -80,10 +80,10 @@ SHOPIFY_ORDERS = Mapping(
     ),
     strip_apostrophe=True,
     variants=(
-        ("79 columns (2023+)", "Payment References"),
-        ("78 columns (2022)", "Next Payment Due At"),
-        ("75 columns (2021)", "Shipping Province Name"),
-        ("subset of the standard columns", "Name"),
+        ("79 cols", "Payment References"),
+        ("78 cols", "Next Payment Due At"),
+        ("75 cols", "Shipping Province Name"),
+        ("subset", "Name"),
     ),
     columns={
         "order_id": C(column="Name"),

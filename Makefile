@@ -1,0 +1,35 @@
+# custseg: the two commands of the README.
+#   make demo  - set everything up and run the main job on the embedded default
+#   make test  - set everything up and run the whole test suite (ruff included)
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench clean docs
+
+setup: $(STAMP)
+
+# Pinned versions: requirements.lock constrains every package (direct and transitive).
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/custseg demo demo
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+
+test: lint
+	$(PY) -m pytest
+
+docs: setup
+	$(PY) -c "from custseg.docs import write_data_model; write_data_model('docs/data-model.md')"
+
+bench: setup
+	$(PY) benchmarks/bench_ingest.py
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .ruff_cache
