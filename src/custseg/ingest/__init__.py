@@ -131,6 +131,12 @@ def _load_one(
 
 
 def _prepare(ws: Workspace) -> None:
+    if not ws.is_duckdb:
+        raise UsageError(
+            f"ingest needs a DuckDB workspace backend (its staging and atomic loads use DuckDB); "
+            f"this workspace uses {ws.backend_url!r}. Ingest into a DuckDB workspace and read the "
+            "canonical tables from there, or export them to Parquet for your warehouse."
+        )
     con = ws.connect().con
     con.execute("SET TimeZone = 'UTC'")
     tmp = ws.root / ".custseg-tmp"
