@@ -676,23 +676,30 @@ def _resolve_customers(
     email_sel = "lower(trim(email))" if has_email else "CAST(NULL AS VARCHAR)"
     base = ctx.temp("g0", f"SELECT *, {cust_sel} AS _cid, {email_sel} AS _em FROM {q(orders)}")
     if known:
-        match = (
-            "(SELECT min(c.customer_id) FROM customers c WHERE lower(c.email) = b._em)"
+        # e-mail -> customer id (the smallest id when several customers share an e-mail)
+        emails = ctx.temp(
+            "emails",
+            "SELECT lower(email) AS _em, min(customer_id) AS _match FROM customers "
+            "WHERE email IS NOT NULL GROUP BY 1",
         )
-        exists = "EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = b._cid)"
+        ids = ctx.temp("ids", "SELECT customer_id AS _known FROM customers")
+        joins = (
+            f"LEFT JOIN {q(emails)} e ON e._em = b._em AND b._cid IS NULL "
+            f"LEFT JOIN {q(ids)} k ON k._known = b._cid"
+        )
     else:
-        match = "CAST(NULL AS VARCHAR)"
-        exists = "false"
+        joins = "LEFT JOIN (SELECT NULL::VARCHAR AS _em, NULL::VARCHAR AS _match) e ON false " \
+                "LEFT JOIN (SELECT NULL::VARCHAR AS _known) k ON false"
     res = ctx.temp(
         "g1",
         f"SELECT b.*, CASE "
-        f"WHEN b._cid IS NOT NULL AND {exists} THEN 'known' "
+        f"WHEN b._cid IS NOT NULL AND k._known IS NOT NULL THEN 'known' "
         f"WHEN b._cid IS NOT NULL THEN 'unknown' "
         f"WHEN b._em IS NULL THEN 'anonymous' "
-        f"WHEN {match} IS NOT NULL THEN 'identified' ELSE 'guest_stub' END AS _how, "
-        f"CASE WHEN b._cid IS NULL AND b._em IS NOT NULL THEN coalesce({match}, "
+        f"WHEN e._match IS NOT NULL THEN 'identified' ELSE 'guest_stub' END AS _how, "
+        f"CASE WHEN b._cid IS NULL AND b._em IS NOT NULL THEN coalesce(e._match, "
         f"'guest-' || left(sha256(b._em), 16)) ELSE b._cid END AS _resolved "
-        f"FROM {q(base)} b",
+        f"FROM {q(base)} b {joins}",
     )
     counts = dict(con.execute(f"SELECT _how, count(*) FROM {q(res)} GROUP BY _how").fetchall())
     report.add("guest_identified", counts.get("identified", 0))
