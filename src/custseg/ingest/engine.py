@@ -177,7 +177,12 @@ def _typed_select(
     check_required: bool = True,
     extra_required: tuple[str, ...] = (),
 ) -> tuple[list[str], list[str], list[str]]:
-    """(clean selects, typed selects, reason expressions) for the mapped columns."""
+    """(clean selects, typed selects, reason expressions) for the mapped columns.
+
+    Typed selects read the ``v:<column>`` clean values; reasons read both the clean
+    value and the typed column, so a query selects them in two steps (the conversion
+    runs once per value).
+    """
     cleans, typed, reasons = [], [], []
     for col in schema.columns:
         if col.name not in exprs:
@@ -204,7 +209,7 @@ def _typed_select(
                 f"CASE WHEN {q(vcol)} IS NULL THEN {lit(f'missing_value: {label} is empty')} END"
             )
         reasons.append(
-            f"CASE WHEN {q(vcol)} IS NOT NULL AND ({conv}) IS NULL THEN "
+            f"CASE WHEN {q(vcol)} IS NOT NULL AND {q(col.name)} IS NULL THEN "
             f"'unparseable_value: {label}: cannot read ''' || left(CAST({q(vcol)} AS VARCHAR), 80) || "
             f"''' as {col.type_name}' END"
         )
@@ -313,16 +318,19 @@ def build_batch(
     o_typed: list[str] = []
     o_reasons: list[str] = []
     if line_level:
-        o_exprs = {k: f"arg_min({v}, _row)" for k, v in rm.order_exprs.items()}
+        # the order id of a line-level export is the lines' order_id
+        o_exprs = {k: f"arg_min({v}, _row)" for k, v in rm.order_exprs.items() if k != "order_id"}
         o_types = {k: types[f"o:{k}"] for k in rm.order_exprs}
         o_cleans, o_typed, o_reasons = _typed_select(
             o_exprs, TABLES["orders"], o_types, rm, src, fmt_prefix="orders.", check_required=True
         )
     reasons_sql = f"list_filter([{', '.join(reasons) or 'NULL'}], x -> x IS NOT NULL)"
+    names = ", ".join(q(c.name) for c in schema.columns if c.name in rm.exprs) or "NULL AS _none"
     typed_rel = ctx.temp(
         "typed",
-        f"WITH a AS (SELECT _row, {', '.join(cleans) or 'NULL AS _none'} FROM {q(raw.relation)}) "
-        f"SELECT _row, {', '.join(typed) or 'NULL AS _none'}, {reasons_sql} AS _reasons FROM a",
+        f"WITH a AS (SELECT _row, {', '.join(cleans) or 'NULL AS _none'} FROM {q(raw.relation)}), "
+        f"b AS (SELECT *, {', '.join(typed) or 'NULL AS _none2'} FROM a) "
+        f"SELECT _row, {names}, {reasons_sql} AS _reasons FROM b",
     )
     if table == "order_lines" and "line_no" not in rm.exprs and "order_id" in rm.exprs:
         # lines are numbered in source order within their order, before any is quarantined
@@ -349,9 +357,11 @@ def build_batch(
             f"FROM {q(raw.relation)} r JOIN {q(good)} t USING (_row) GROUP BY t.order_id",
         )
         o_reasons_sql = f"list_filter([{', '.join(o_reasons) or 'NULL'}], x -> x IS NOT NULL)"
+        o_names = ", ".join(q(c.name) for c in TABLES["orders"].columns if c.name in o_exprs)
         o_typed_rel = ctx.temp(
             "otyped",
-            f"SELECT order_id, _row, {', '.join(o_typed)}, {o_reasons_sql} AS _reasons FROM {q(o_raw)}",
+            f"WITH b AS (SELECT *, {', '.join(o_typed)} FROM {q(o_raw)}) "
+            f"SELECT order_id, _row, {o_names}, {o_reasons_sql} AS _reasons FROM b",
         )
         orders_rel, bad_orders = _order_rules(
             ctx, o_typed_rel, rates_sql, base, horizon_sql, src, config, report, line_level=True
