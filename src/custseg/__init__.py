@@ -25,28 +25,26 @@ from custseg.workspace import Workspace, init_workspace, open_workspace
 
 __version__ = "0.1.0"
 
-__all__ = sorted(
-    [
-        "Config",
-        "ConfigError",
-        "CustsegError",
-        "DataError",
-        "LoadError",
-        "LoadReport",
-        "MappingError",
-        "SchemaError",
-        "SourceReadError",
-        "SourceReport",
-        "TABLES",
-        "UsageError",
-        "Workspace",
-        "WorkspaceError",
-        "ingest_file",
-        "ingest_sources",
-        "init_workspace",
-        "load_config",
-        "open_workspace",
-        "resolve",
-        "validate_sources",
-    ]
-)
+__all__ = [
+    "Config",
+    "ConfigError",
+    "CustsegError",
+    "DataError",
+    "LoadError",
+    "LoadReport",
+    "MappingError",
+    "SchemaError",
+    "SourceReadError",
+    "SourceReport",
+    "TABLES",
+    "UsageError",
+    "Workspace",
+    "WorkspaceError",
+    "ingest_file",
+    "ingest_sources",
+    "init_workspace",
+    "load_config",
+    "open_workspace",
+    "resolve",
+    "validate_sources",
+]

@@ -71,7 +71,7 @@ class ColumnSpec(_Strict):
     const: str | int | float | bool | None = Field(default=None, description="A constant value.")
     expr: str | None = Field(
         default=None,
-        description="A SQL expression over source columns (quote names with spaces: \"Lineitem price\" * 2).",
+        description='A SQL expression over source columns (quote names with spaces: "Lineitem price" * 2).',
     )
     format: str | None = Field(
         default=None, description="strftime format for dates and timestamps, e.g. %d/%m/%Y."
@@ -136,14 +136,18 @@ class SourceConfig(_Strict):
 
     path: str | None = Field(default=None, description="File path, relative to the workspace.")
     url: str | None = Field(default=None, description="Ibis connection URL of a SQL database.")
-    query_table: str | None = Field(default=None, description="Table to read from the database at url.")
+    query_table: str | None = Field(
+        default=None, description="Table to read from the database at url."
+    )
     format: Literal["csv", "parquet", "json", "ndjson", "sql"] | None = None
     table: TableName | None = Field(default=None, description="Canonical table to load into.")
     mapping: str | None = Field(default=None, description="Built-in or [mappings] name.")
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
     orders: dict[str, ColumnSpec] = Field(default_factory=dict)
     csv: CsvOptions = Field(default_factory=CsvOptions)
-    timezone: str = Field(default="UTC", description="Time zone of timestamps that carry no offset.")
+    timezone: str = Field(
+        default="UTC", description="Time zone of timestamps that carry no offset."
+    )
     currency: str | None = Field(
         default=None, description="Currency of money columns when the source has none per row."
     )
@@ -265,10 +269,7 @@ def _valid_keys(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]
             ann = fields[part].annotation
             # unwrap dict[str, X]
             args = getattr(ann, "__args__", ())
-            if getattr(ann, "__origin__", None) is dict and len(args) == 2:
-                cur = args[1]
-            else:
-                cur = ann
+            cur = args[1] if getattr(ann, "__origin__", None) is dict and len(args) == 2 else ann
         elif hasattr(cur, "model_fields"):
             continue  # a user-chosen name such as a source name
     return list(getattr(cur, "model_fields", {}).keys())
@@ -285,9 +286,7 @@ def _format_validation_error(exc: ValidationError, text: str, file: str) -> str:
             valid = _valid_keys(Config, loc)
             close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            msgs.append(
-                f"{where}: unknown key '{key}'.{hint} Valid keys here: {', '.join(valid)}."
-            )
+            msgs.append(f"{where}: unknown key '{key}'.{hint} Valid keys here: {', '.join(valid)}.")
         else:
             got = err.get("input")
             got_s = "" if isinstance(got, dict) else f" (got {got!r})"
@@ -326,7 +325,9 @@ def load_config(path: str | Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}). Save it as UTF-8.") from None
+        raise ConfigError(
+            f"{path}: not UTF-8 text ({e.reason} at byte {e.start}). Save it as UTF-8."
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

@@ -36,7 +36,11 @@ def write_demo_config(directory: Path, manifest: Any) -> Path:
         "",
         "[ingest.fx_rates]",
     ]
-    lines += [f"{cur} = {rate}" for cur, rate in sorted(manifest.fx_rates.items()) if cur != manifest.base_currency]
+    lines += [
+        f"{cur} = {rate}"
+        for cur, rate in sorted(manifest.fx_rates.items())
+        if cur != manifest.base_currency
+    ]
     for table in DEMO_TABLES:
         if table not in manifest.files:
             continue

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import ibis
 import ibis.expr.datatypes as dt
 
 __all__ = [
@@ -120,7 +121,11 @@ CUSTOMERS = TableSchema(
         _c("first_name", STRING, "Given name."),
         _c("last_name", STRING, "Family name."),
         _c("created_at", TIMESTAMP, "When the customer record was created."),
-        _c("updated_at", TIMESTAMP, "When the source last changed the record (picks the survivor among duplicates)."),
+        _c(
+            "updated_at",
+            TIMESTAMP,
+            "When the source last changed the record (picks the survivor among duplicates).",
+        ),
         _c("birth_date", DATE, "Date of birth (age is derived as of a date, never stored)."),
         _c("gender", STRING, "Gender as declared (free text, e.g. female, male, non-binary)."),
         _c("income_band", STRING, "Declared or CRM income band, e.g. '50-75k'."),
@@ -139,7 +144,12 @@ CUSTOMERS = TableSchema(
         _c("tags", STRING, "Comma-separated tags, e.g. 'vip, wholesale'."),
         _c("accepts_email_marketing", BOOL, "E-mail marketing consent."),
         _c("accepts_sms_marketing", BOOL, "SMS marketing consent."),
-        _c("is_stub", BOOL, "True when custseg created the row for an order whose customer was unknown, or for a guest identified by e-mail.", system=True),
+        _c(
+            "is_stub",
+            BOOL,
+            "True when custseg created the row for an order whose customer was unknown, or for a guest identified by e-mail.",
+            system=True,
+        ),
     ),
 )
 
@@ -161,11 +171,18 @@ ORDERS = TableSchema(
     description="One row per order. Cancelled, returned and refunded orders are kept with their status.",
     key=("order_id",),
     columns=(
-        _c("order_id", STRING, "Order id (for Shopify, the order name such as #1001).", required=True),
+        _c(
+            "order_id",
+            STRING,
+            "Order id (for Shopify, the order name such as #1001).",
+            required=True,
+        ),
         _c("customer_id", STRING, "Customer id; null for anonymous guest orders."),
         _c("email", STRING, "E-mail on the order, used to identify guest orders."),
         _c("ordered_at", TIMESTAMP, "When the order was placed.", required=True),
-        _c("currency", STRING, "Currency of the money columns: always the workspace base currency."),
+        _c(
+            "currency", STRING, "Currency of the money columns: always the workspace base currency."
+        ),
         _c("original_currency", STRING, "Currency the source gave (ISO 4217)."),
         _c("fx_rate", FLOAT, "Rate applied: base amount = original amount x fx_rate."),
         _c("subtotal", MONEY, "Sum of line amounts after line discounts, before shipping and tax."),
@@ -212,11 +229,21 @@ EVENTS = TableSchema(
     description="Web and app events: sessions, views, carts, checkouts, e-mail opens and clicks, searches.",
     key=("event_id",),
     columns=(
-        _c("event_id", STRING, "Event id; derived from a hash of the row when the source has none.", required=True),
+        _c(
+            "event_id",
+            STRING,
+            "Event id; derived from a hash of the row when the source has none.",
+            required=True,
+        ),
         _c("customer_id", STRING, "Known customer id (login), when the visitor is identified."),
         _c("anonymous_id", STRING, "Cookie or device id (GA4 user_pseudo_id)."),
         _c("ts", TIMESTAMP, "When the event happened.", required=True),
-        _c("type", STRING, "session, page_view, product_view, add_to_cart, checkout, purchase, email_open, email_click, search, or the source's own name.", required=True),
+        _c(
+            "type",
+            STRING,
+            "session, page_view, product_view, add_to_cart, checkout, purchase, email_open, email_click, search, or the source's own name.",
+            required=True,
+        ),
         _c("device", STRING, "desktop, mobile or tablet."),
         _c("os", STRING, "Operating system."),
         _c("browser", STRING, "Browser."),
@@ -234,7 +261,12 @@ ATTRIBUTES = TableSchema(
     survivor_order=("observed_at",),
     columns=(
         _c("customer_id", STRING, "Customer the answer belongs to.", required=True),
-        _c("key", STRING, "Attribute name, e.g. interest, values, lifestyle, price_sensitivity.", required=True),
+        _c(
+            "key",
+            STRING,
+            "Attribute name, e.g. interest, values, lifestyle, price_sensitivity.",
+            required=True,
+        ),
         _c("value", STRING, "Attribute value as text."),
         _c("source", STRING, "Where it came from, e.g. survey_2024, hubspot.", required=True),
         _c("observed_at", TIMESTAMP, "When the answer was given or the field last changed."),
@@ -313,10 +345,8 @@ def table_schema(name: str) -> TableSchema:
         ) from None
 
 
-def ibis_schema(name: str) -> "ibis.Schema":  # noqa: F821
+def ibis_schema(name: str) -> ibis.Schema:
     """The Ibis schema of canonical table ``name`` (all columns nullable)."""
-    import ibis
-
     return ibis.schema({c.name: c.dtype for c in table_schema(name).columns})
 
 
@@ -327,7 +357,15 @@ def data_model_markdown() -> str:
         out.append(f"## `{t.name}`\n")
         out.append(f"{t.description}\n")
         key = ", ".join(f"`{k}`" for k in t.key)
-        out.append(f"Key: {key}." + (f" A load replaces all rows of each `{t.replace_by}` it brings." if t.replace_by else "") + "\n")
+        out.append(
+            f"Key: {key}."
+            + (
+                f" A load replaces all rows of each `{t.replace_by}` it brings."
+                if t.replace_by
+                else ""
+            )
+            + "\n"
+        )
         out.append("| column | type | required | meaning |")
         out.append("| --- | --- | --- | --- |")
         for c in t.columns:

@@ -24,7 +24,9 @@ __all__ = ["Workspace", "find_workspace", "init_workspace", "open_workspace"]
 log = logging.getLogger(__name__)
 
 
-def find_workspace(directory: str | Path | None = None, *, env: dict[str, str] | None = None) -> Path:
+def find_workspace(
+    directory: str | Path | None = None, *, env: dict[str, str] | None = None
+) -> Path:
     """Locate the workspace folder: the argument, then ``CUSTSEG_WORKSPACE``, then the cwd.
 
     Raises

@@ -28,5 +28,7 @@ for _mod in (_workspace, _ingest, _synth):
 def main() -> None:
     """Entry point of the ``custseg`` command."""
     level = os.environ.get("CUSTSEG_LOG", "WARNING").upper()
-    logging.basicConfig(level=getattr(logging, level, logging.WARNING), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, level, logging.WARNING), format="%(levelname)s %(name)s: %(message)s"
+    )
     app()

@@ -22,20 +22,35 @@ __all__ = ["register", "run_ingest"]
 
 def _looks_like_file(arg: str) -> bool:
     return Path(arg).exists() or any(
-        arg.lower().endswith(e) for e in (".csv", ".gz", ".parquet", ".json", ".ndjson", ".jsonl", ".tsv", ".txt")
+        arg.lower().endswith(e)
+        for e in (".csv", ".gz", ".parquet", ".json", ".ndjson", ".jsonl", ".tsv", ".txt")
     )
 
 
-def run_ingest(ws: Workspace, names: list[str] | None, *, dry_run: bool = False, force: bool = False) -> LoadReport:
+def run_ingest(
+    ws: Workspace, names: list[str] | None, *, dry_run: bool = False, force: bool = False
+) -> LoadReport:
     """Load configured sources with a Rich progress bar."""
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=err_console, transient=True,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
     ) as bar:
-        task = bar.add_task("validating" if dry_run else "loading", total=len(names or ws.config.sources))
+        task = bar.add_task(
+            "validating" if dry_run else "loading", total=len(names or ws.config.sources)
+        )
 
         def progress(name: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=f"{'validated' if dry_run else 'loaded'} {name}")
+            bar.update(
+                task,
+                completed=done,
+                total=total,
+                description=f"{'validated' if dry_run else 'loaded'} {name}",
+            )
 
         return ingest_sources(ws, names, dry_run=dry_run, force=force, progress=progress)
 
@@ -46,19 +61,44 @@ def register(app: typer.Typer) -> None:
     def ingest(
         targets: Annotated[
             list[str] | None,
-            typer.Argument(help="Configured source names (default: all), or one FILE to load ad hoc.", show_default=False),
+            typer.Argument(
+                help="Configured source names (default: all), or one FILE to load ad hoc.",
+                show_default=False,
+            ),
         ] = None,
         *,
         workspace: WorkspaceOpt = None,
-        table: Annotated[str | None, typer.Option(help="Canonical table a FILE loads into.")] = None,
-        mapping: Annotated[str | None, typer.Option(help="Mapping for a FILE: shopify_customers, shopify_orders, ga4_events, crm_contacts, or a [mappings] name.")] = None,
-        fmt: Annotated[str | None, typer.Option("--format", help="csv, parquet, json or ndjson (default: from the file name).")] = None,
+        table: Annotated[
+            str | None, typer.Option(help="Canonical table a FILE loads into.")
+        ] = None,
+        mapping: Annotated[
+            str | None,
+            typer.Option(
+                help="Mapping for a FILE: shopify_customers, shopify_orders, ga4_events, crm_contacts, or a [mappings] name."
+            ),
+        ] = None,
+        fmt: Annotated[
+            str | None,
+            typer.Option(
+                "--format", help="csv, parquet, json or ndjson (default: from the file name)."
+            ),
+        ] = None,
         delimiter: Annotated[str, typer.Option(help="CSV delimiter.")] = ",",
-        encoding: Annotated[str, typer.Option(help="CSV encoding: utf-8, utf-16 or latin-1.")] = "utf-8",
-        no_header: Annotated[bool, typer.Option("--no-header", help="The CSV has no header row.")] = False,
-        timezone: Annotated[str, typer.Option(help="Time zone of timestamps without an offset.")] = "UTC",
-        currency: Annotated[str | None, typer.Option(help="Currency of money columns when the file has none.")] = None,
-        force: Annotated[bool, typer.Option(help="Reload even if the source is unchanged since its last load.")] = False,
+        encoding: Annotated[
+            str, typer.Option(help="CSV encoding: utf-8, utf-16 or latin-1.")
+        ] = "utf-8",
+        no_header: Annotated[
+            bool, typer.Option("--no-header", help="The CSV has no header row.")
+        ] = False,
+        timezone: Annotated[
+            str, typer.Option(help="Time zone of timestamps without an offset.")
+        ] = "UTC",
+        currency: Annotated[
+            str | None, typer.Option(help="Currency of money columns when the file has none.")
+        ] = None,
+        force: Annotated[
+            bool, typer.Option(help="Reload even if the source is unchanged since its last load.")
+        ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     ) -> None:
         """Load sources into the workspace: validated, atomic, idempotent.
@@ -66,18 +106,36 @@ def register(app: typer.Typer) -> None:
         Rows that fail a rule go to the quarantine with their reason; rows in = loaded + quarantined.
         """
         with open_ws(workspace) as ws:
-            file_mode = table is not None or mapping is not None or (
-                targets and len(targets) == 1 and targets[0] not in ws.config.sources and _looks_like_file(targets[0])
+            file_mode = (
+                table is not None
+                or mapping is not None
+                or (
+                    targets
+                    and len(targets) == 1
+                    and targets[0] not in ws.config.sources
+                    and _looks_like_file(targets[0])
+                )
             )
             if file_mode:
                 if not targets or len(targets) != 1:
-                    raise UsageError("give exactly one FILE with --table/--mapping, e.g. 'custseg ingest orders.csv --table orders'.")
+                    raise UsageError(
+                        "give exactly one FILE with --table/--mapping, e.g. 'custseg ingest orders.csv --table orders'."
+                    )
                 try:
                     csv = CsvOptions(delimiter=delimiter, encoding=encoding, header=not no_header)  # type: ignore[arg-type]
                 except ValueError as e:
                     raise UsageError(f"bad CSV option: {str(e).splitlines()[-1].strip()}") from None
-                report = ingest_file(ws, targets[0], table=table, mapping=mapping, format=fmt, csv=csv,
-                                     timezone=timezone, currency=currency, force=force)
+                report = ingest_file(
+                    ws,
+                    targets[0],
+                    table=table,
+                    mapping=mapping,
+                    format=fmt,
+                    csv=csv,
+                    timezone=timezone,
+                    currency=currency,
+                    force=force,
+                )
             else:
                 report = run_ingest(ws, targets or None, force=force)
         if as_json:
@@ -88,14 +146,21 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def validate(
-        sources: Annotated[list[str] | None, typer.Argument(help="Source names (default: all).", show_default=False)] = None,
+        sources: Annotated[
+            list[str] | None,
+            typer.Argument(help="Source names (default: all).", show_default=False),
+        ] = None,
         *,
         workspace: WorkspaceOpt = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     ) -> None:
         """Check the configured sources against every rule and print the report; writes nothing."""
         with open_ws(workspace) as ws:
-            report = validate_sources(ws, sources or None) if as_json else run_ingest(ws, sources or None, dry_run=True)
+            report = (
+                validate_sources(ws, sources or None)
+                if as_json
+                else run_ingest(ws, sources or None, dry_run=True)
+            )
         if as_json:
             console.print_json(report.to_json())
         else:
@@ -108,7 +173,9 @@ def register(app: typer.Typer) -> None:
         *,
         source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
         limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON (with the original rows).")] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print JSON (with the original rows).")
+        ] = False,
     ) -> None:
         """Show quarantined rows: where they came from, the rule, the reason and the original row."""
         with open_ws(workspace) as ws:
@@ -120,5 +187,10 @@ def register(app: typer.Typer) -> None:
         for c in ("file", "at", "rule", "reason"):
             t.add_column(c, overflow="fold")
         for r in rows:
-            t.add_row(Path(r["source_file"]).name, f"{r['position_kind']} {r['position']}", r["rule"], r["reason"])
+            t.add_row(
+                Path(r["source_file"]).name,
+                f"{r['position_kind']} {r['position']}",
+                r["rule"],
+                r["reason"],
+            )
         console.print(t)

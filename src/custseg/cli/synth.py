@@ -23,12 +23,20 @@ def _generate(out: Path, customers: int, seed: int):  # noqa: ANN202 - returns S
     from custseg.synth import generate
 
     with Progress(
-        TextColumn("generating demo store"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} customers"),
-        TimeElapsedColumn(), console=err_console, transient=True,
+        TextColumn("generating demo store"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} customers"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
     ) as bar:
         task = bar.add_task("synth", total=customers)
-        return generate(out, customers=customers, seed=seed,
-                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+        return generate(
+            out,
+            customers=customers,
+            seed=seed,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -37,7 +45,9 @@ def register(app: typer.Typer) -> None:
     def synth(
         *,
         customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 20_000,
-        out: Annotated[Path, typer.Option(help="Output folder for the Parquet files.")] = Path("synth-store"),
+        out: Annotated[Path, typer.Option(help="Output folder for the Parquet files.")] = Path(
+            "synth-store"
+        ),
         seed: Annotated[int, typer.Option(help="Random seed (same seed, same store).")] = 0,
     ) -> None:
         """Generate a demo store (Parquet files, planted personas, dirty rows) into --out."""
@@ -50,7 +60,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def demo(
-        directory: Annotated[Path, typer.Argument(help="Workspace folder to create.")] = Path("demo"),
+        directory: Annotated[Path, typer.Argument(help="Workspace folder to create.")] = Path(
+            "demo"
+        ),
         *,
         customers: Annotated[int, typer.Option(min=100, help="Number of customers.")] = 20_000,
         seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -69,8 +81,14 @@ def register(app: typer.Typer) -> None:
         directory.mkdir(parents=True)
         console.rule("[bold]1. Generate the demo store")
         m = _generate(directory / "data", customers, seed)
-        console.print(f"{customers:,} customers, " + ", ".join(
-            f"{m.files[t]['rows']:,} {t}" for t in DEMO_TABLES if t in m.files and t != "customers"))
+        console.print(
+            f"{customers:,} customers, "
+            + ", ".join(
+                f"{m.files[t]['rows']:,} {t}"
+                for t in DEMO_TABLES
+                if t in m.files and t != "customers"
+            )
+        )
         write_demo_config(directory, m)
         console.rule("[bold]2. Ingest into the workspace")
         with open_workspace(directory) as ws:

@@ -20,15 +20,19 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def init(
-        directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")] = Path("."),
+        directory: Annotated[
+            Path, typer.Argument(help="Folder to create the workspace in.")
+        ] = Path("."),
         *,
         force: Annotated[bool, typer.Option(help="Overwrite an existing custseg.toml.")] = False,
     ) -> None:
         """Create a workspace: a commented custseg.toml and an empty DuckDB file."""
         root = init_workspace(directory, force=force)
         console.print(f"Created workspace [bold]{root}[/] (custseg.toml, custseg.duckdb).")
-        console.print("Next: add [sources.NAME] to custseg.toml and run 'custseg ingest', "
-                      "or 'custseg ingest FILE --table TABLE'.")
+        console.print(
+            "Next: add [sources.NAME] to custseg.toml and run 'custseg ingest', "
+            "or 'custseg ingest FILE --table TABLE'."
+        )
 
     @app.command()
     @handle_errors
@@ -56,8 +60,14 @@ def register(app: typer.Typer) -> None:
             for c in ("source", "table", "finished (UTC)", "rows in", "loaded", "quarantined"):
                 lt.add_column(c)
             for ld in st["loads"]:
-                lt.add_row(ld["source"], ld["table"], str(ld["finished_at"])[:19], f"{ld['rows_in']:,}",
-                           f"{ld['rows_loaded']:,}", f"{ld['rows_quarantined']:,}")
+                lt.add_row(
+                    ld["source"],
+                    ld["table"],
+                    str(ld["finished_at"])[:19],
+                    f"{ld['rows_in']:,}",
+                    f"{ld['rows_loaded']:,}",
+                    f"{ld['rows_quarantined']:,}",
+                )
             console.print(lt)
         if st["quarantine_rules"]:
             qt = Table(title="Quarantine by rule", title_justify="left")

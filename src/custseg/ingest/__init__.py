@@ -79,7 +79,10 @@ def _load_one(
     if mapping is not None and src.format is None and mapping.format is not None and src.path:
         src = src.model_copy(update={"format": mapping.format})
     report = SourceReport(
-        source=name, file=where, table=table, mapping=mapping.name if mapping else "identity",
+        source=name,
+        file=where,
+        table=table,
+        mapping=mapping.name if mapping else "identity",
         dry_run=dry_run,
     )
     con = ws.connect().con  # raw DuckDB connection: the ingest layer's staging engine
@@ -92,12 +95,12 @@ def _load_one(
     prefix = f"_stg{uuid.uuid4().hex[:8]}"
     raw = read_source(con, src, path=path, name=prefix)
     try:
-        rm = resolve_mapping(src, table=table, header=raw.columns, source_name=where, config=ws.config)
+        rm = resolve_mapping(
+            src, table=table, header=raw.columns, source_name=where, config=ws.config
+        )
         report.variant = rm.variant
         report.unknown_columns = rm.unknown_columns
-        batch = build_batch(
-            con, raw, rm, src, ws.config, report, now=started, prefix=prefix
-        )
+        batch = build_batch(con, raw, rm, src, ws.config, report, now=started, prefix=prefix)
         if not report.balanced:  # pragma: no cover - an internal invariant
             raise LoadError(
                 f"{where}: internal error: {report.rows_in} rows in, {report.rows_loaded} loaded, "
@@ -106,7 +109,9 @@ def _load_one(
         if not dry_run:
             load_id = started.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
             try:
-                write_batch(con, batch, load_id=load_id, source=name, fingerprint=fp, started_at=started)
+                write_batch(
+                    con, batch, load_id=load_id, source=name, fingerprint=fp, started_at=started
+                )
             except CustsegError:
                 raise
             except Exception as e:  # noqa: BLE001
@@ -125,7 +130,11 @@ def _load_one(
     report.seconds = time.perf_counter() - t0
     log.info(
         "%s: %d rows in, %d loaded, %d quarantined (%.1fs)",
-        name, report.rows_in, report.rows_loaded, report.rows_quarantined, report.seconds,
+        name,
+        report.rows_in,
+        report.rows_loaded,
+        report.rows_quarantined,
+        report.seconds,
     )
     return report
 
@@ -251,8 +260,13 @@ def ingest_file(
     if format is None and (mapping is None or find_mapping(mapping, ws.config).format is None):
         format = infer_format(str(p))
     src = SourceConfig(
-        path=str(p), table=table, mapping=mapping, format=format, csv=csv or CsvOptions(),
-        timezone=timezone, currency=currency,
+        path=str(p),
+        table=table,
+        mapping=mapping,
+        format=format,
+        csv=csv or CsvOptions(),
+        timezone=timezone,
+        currency=currency,
     )
     _prepare(ws)
     if not dry_run:

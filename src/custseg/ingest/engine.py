@@ -308,10 +308,14 @@ def build_batch(
             f"INSERT INTO {q(qrel)} SELECT _row, {lit(raw.position_kind)}, {rule_sql}, {reason_sql}, "
             f"NULL FROM {q(rel)} WHERE {cond}"
         )
-        return ctx.temp(f"{rel[len(prefix) + 1:]}_ok", f"SELECT * FROM {q(rel)} WHERE NOT ({cond})")
+        return ctx.temp(
+            f"{rel[len(prefix) + 1 :]}_ok", f"SELECT * FROM {q(rel)} WHERE NOT ({cond})"
+        )
 
     # 1. typed rows -------------------------------------------------------------------
-    types = _expr_types(ctx, raw, {**rm.exprs, **{f"o:{k}": v for k, v in rm.order_exprs.items()}}, report.source)
+    types = _expr_types(
+        ctx, raw, {**rm.exprs, **{f"o:{k}": v for k, v in rm.order_exprs.items()}}, report.source
+    )
     line_level = bool(rm.order_exprs)
     cleans, typed, reasons = _typed_select(rm.exprs, schema, types, rm, src)
     o_cleans: list[str] = []
@@ -381,12 +385,23 @@ def build_batch(
     if table == "orders":
         if "order_id" in present:
             orders_rel, _ = _order_rules(
-                ctx, good, rates_sql, base, horizon_sql, src, config, report, line_level=False,
-                qrel=qrel, position_kind=raw.position_kind,
+                ctx,
+                good,
+                rates_sql,
+                base,
+                horizon_sql,
+                src,
+                config,
+                report,
+                line_level=False,
+                qrel=qrel,
+                position_kind=raw.position_kind,
             )
             good = orders_rel
     elif table == "order_lines":
-        good = _line_rules(ctx, good, present, line_level, rates_sql, base, src, qrel, raw.position_kind)
+        good = _line_rules(
+            ctx, good, present, line_level, rates_sql, base, src, qrel, raw.position_kind
+        )
     elif table == "events":
         if "ts" in present:
             good = quarantine(
@@ -396,13 +411,21 @@ def build_batch(
                 f"'future_date: ts ' || CAST(ts AS VARCHAR) || ' is after the load time + {config.ingest.future_tolerance_days} day(s)'",
             )
         if "event_id" not in present:
-            fields = [c for c in ("customer_id", "anonymous_id", "ts", "type", "product_id", "url") if c in present]
+            fields = [
+                c
+                for c in ("customer_id", "anonymous_id", "ts", "type", "product_id", "url")
+                if c in present
+            ]
             concat = ", ".join(f"coalesce(CAST({q(c)} AS VARCHAR), '')" for c in fields)
-            good = ctx.temp("ev", f"SELECT *, md5(concat_ws('|', {concat})) AS event_id FROM {q(good)}")
+            good = ctx.temp(
+                "ev", f"SELECT *, md5(concat_ws('|', {concat})) AS event_id FROM {q(good)}"
+            )
             present.append("event_id")
             report.add("event_id_derived", ctx.scalar(f"SELECT count(*) FROM {q(good)}"))
     elif table == "campaign_outcomes" and "revenue" in present:
-        good = _convert_money(ctx, good, ["revenue"], src, rates_sql, base, qrel, raw.position_kind, "oc")
+        good = _convert_money(
+            ctx, good, ["revenue"], src, rates_sql, base, qrel, raw.position_kind, "oc"
+        )
 
     # 4. duplicates (all tables) -------------------------------------------------------------
     if table != "orders":  # orders did it inside _order_rules
@@ -413,7 +436,16 @@ def build_batch(
     if table == "orders" or line_level:
         assert orders_rel is not None
         target_orders = good if table == "orders" else orders_rel
-        target_orders, stubs = _resolve_customers(ctx, target_orders, config, report, qrel, raw.position_kind, line_level, good if line_level else None)
+        target_orders, stubs = _resolve_customers(
+            ctx,
+            target_orders,
+            config,
+            report,
+            qrel,
+            raw.position_kind,
+            line_level,
+            good if line_level else None,
+        )
         if line_level:
             # orders quarantined for unknown customers take their lines along
             good = ctx.temp(
@@ -431,7 +463,10 @@ def build_batch(
     if "orders" in relations:
         o = relations["orders"]
         if _has_col(ctx, o, "status"):
-            report.add("cancelled_order", ctx.scalar(f"SELECT count(*) FROM {q(o)} WHERE status = 'cancelled'"))
+            report.add(
+                "cancelled_order",
+                ctx.scalar(f"SELECT count(*) FROM {q(o)} WHERE status = 'cancelled'"),
+            )
             report.add(
                 "refunded_order",
                 ctx.scalar(f"SELECT count(*) FROM {q(o)} WHERE status IN ('refunded', 'returned')"),
@@ -521,7 +556,13 @@ def _order_rules(
     tol = config.ingest.future_tolerance_days
     checks = []
     if line_level:
-        checks.append(("len(_reasons) > 0", "split_part(_reasons[1], ':', 1)", "array_to_string(_reasons, '; ')"))
+        checks.append(
+            (
+                "len(_reasons) > 0",
+                "split_part(_reasons[1], ':', 1)",
+                "array_to_string(_reasons, '; ')",
+            )
+        )
     checks += [
         (
             f"ordered_at > {horizon_sql}",
@@ -537,13 +578,20 @@ def _order_rules(
     staged = ctx.temp("o_cur", f"SELECT *, {cur_expr} AS {cur} FROM {q(rel)}")
     case_rule = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r, _ in checks) + " END"
     case_reason = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, _, m in checks) + " END"
-    flagged = ctx.temp("o_flag", f"SELECT *, {case_rule} AS _rule, {case_reason} AS _reason FROM {q(staged)}")
-    bad = ctx.temp("o_bad", f"SELECT order_id, _row, _rule AS rule, _reason AS reason FROM {q(flagged)} WHERE _rule IS NOT NULL")
+    flagged = ctx.temp(
+        "o_flag", f"SELECT *, {case_rule} AS _rule, {case_reason} AS _reason FROM {q(staged)}"
+    )
+    bad = ctx.temp(
+        "o_bad",
+        f"SELECT order_id, _row, _rule AS rule, _reason AS reason FROM {q(flagged)} WHERE _rule IS NOT NULL",
+    )
     if not line_level:
         ctx.con.execute(
             f"INSERT INTO {q(qrel)} SELECT _row, {lit(position_kind)}, rule, reason, NULL FROM {q(bad)}"
         )
-    money = [c.name for c in TABLES["orders"].columns if c.dtype == dt.Decimal(18, 2) and c.name in cols]
+    money = [
+        c.name for c in TABLES["orders"].columns if c.dtype == dt.Decimal(18, 2) and c.name in cols
+    ]
     status_sql = "status"
     if "status" in cols:
         whens = " ".join(
@@ -569,7 +617,10 @@ def _order_rules(
     if "status" in cols:
         sel.append(f"{status_sql} AS status")
     good = ctx.temp("o_good", f"SELECT {', '.join(sel)} FROM {q(flagged)} WHERE _rule IS NULL")
-    report.add("currency_converted", ctx.scalar(f"SELECT count(*) FROM {q(good)} WHERE original_currency <> {lit(base)}"))
+    report.add(
+        "currency_converted",
+        ctx.scalar(f"SELECT count(*) FROM {q(good)} WHERE original_currency <> {lit(base)}"),
+    )
     if not line_level:
         good = _dedupe(ctx, good, TABLES["orders"], qrel, position_kind)  # type: ignore[arg-type]
     else:
@@ -585,7 +636,9 @@ def _derive_totals(ctx: _Ctx, orders: str, report: SourceReport) -> str:
     need = [c for c in ("subtotal", "total", "items_count") if c not in cols]
     if not need:
         return orders
-    good_lines = ctx.prefix + ("_typed_ln_ok" if ctx.exists_temp(ctx.prefix + "_typed_ln_ok") else "_typed_ok")
+    good_lines = ctx.prefix + (
+        "_typed_ln_ok" if ctx.exists_temp(ctx.prefix + "_typed_ln_ok") else "_typed_ok"
+    )
     has_disc = "discount" in [r[0] for r in ctx.con.execute(f"DESCRIBE {q(good_lines)}").fetchall()]
     line_disc = "sum(coalesce(discount, 0))" if has_disc else "0"
     sums = ctx.temp(
@@ -595,7 +648,11 @@ def _derive_totals(ctx: _Ctx, orders: str, report: SourceReport) -> str:
     )
     del lines
     order_disc = "coalesce(o.discount, s.ldisc)" if "discount" in cols else "s.ldisc"
-    sub = "o.subtotal" if "subtotal" in cols else f"CAST(round(s.gross * o.fx_rate - {order_disc} * (CASE WHEN {'o.discount' if 'discount' in cols else 'NULL'} IS NULL THEN o.fx_rate ELSE 1 END), 2) AS DECIMAL(18,2))"
+    sub = (
+        "o.subtotal"
+        if "subtotal" in cols
+        else f"CAST(round(s.gross * o.fx_rate - {order_disc} * (CASE WHEN {'o.discount' if 'discount' in cols else 'NULL'} IS NULL THEN o.fx_rate ELSE 1 END), 2) AS DECIMAL(18,2))"
+    )
     extra = []
     if "subtotal" not in cols:
         extra.append(f"{sub} AS subtotal")
@@ -605,15 +662,25 @@ def _derive_totals(ctx: _Ctx, orders: str, report: SourceReport) -> str:
         extra.append(f"CAST({sub} + {ship} + {tax} AS DECIMAL(18,2)) AS total")
     if "items_count" not in cols:
         extra.append("CAST(s.units AS BIGINT) AS items_count")
-    out = ctx.temp("o_tot", f"SELECT o.*, {', '.join(extra)} FROM {q(orders)} o LEFT JOIN {q(sums)} s USING (order_id)")
+    out = ctx.temp(
+        "o_tot",
+        f"SELECT o.*, {', '.join(extra)} FROM {q(orders)} o LEFT JOIN {q(sums)} s USING (order_id)",
+    )
     if "total" not in cols or "subtotal" not in cols:
         report.add("totals_derived", ctx.scalar(f"SELECT count(*) FROM {q(out)}"))
     return out
 
 
 def _convert_money(
-    ctx: _Ctx, rel: str, money: list[str], src: SourceConfig, rates_sql: str, base: str,
-    qrel: str, kind: str, tag: str,
+    ctx: _Ctx,
+    rel: str,
+    money: list[str],
+    src: SourceConfig,
+    rates_sql: str,
+    base: str,
+    qrel: str,
+    kind: str,
+    tag: str,
 ) -> str:
     cur = (src.currency or base).upper()
     rate = ctx.scalar(f"SELECT {_currency_rate_sql(rates_sql, lit(cur))}")
@@ -630,8 +697,15 @@ def _convert_money(
 
 
 def _line_rules(
-    ctx: _Ctx, rel: str, present: list[str], line_level: bool, rates_sql: str, base: str,
-    src: SourceConfig, qrel: str, kind: str,
+    ctx: _Ctx,
+    rel: str,
+    present: list[str],
+    line_level: bool,
+    rates_sql: str,
+    base: str,
+    src: SourceConfig,
+    qrel: str,
+    kind: str,
 ) -> str:
     """Order-line rules: negative price, currency of the order, unknown order."""
     con = ctx.con
@@ -652,11 +726,18 @@ def _line_rules(
             f"'unknown_order: order ' || order_id || ' is not loaded; load its orders first', NULL "
             f"FROM {q(rel)} l WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = l.order_id)"
         )
-        rate = f"coalesce(o.fx_rate, {_currency_rate_sql(rates_sql, lit((src.currency or base).upper()))})" if src.currency else "coalesce(o.fx_rate, 1.0)"
-        conv = ", ".join(f"CAST(round(l.{q(m)} * {rate}, 2) AS DECIMAL(18,2)) AS {q(m)}" for m in money)
+        rate = (
+            f"coalesce(o.fx_rate, {_currency_rate_sql(rates_sql, lit((src.currency or base).upper()))})"
+            if src.currency
+            else "coalesce(o.fx_rate, 1.0)"
+        )
+        conv = ", ".join(
+            f"CAST(round(l.{q(m)} * {rate}, 2) AS DECIMAL(18,2)) AS {q(m)}" for m in money
+        )
         return ctx.temp(
             "l_known",
-            f"SELECT l.* REPLACE ({conv}) FROM {q(rel)} l JOIN orders o USING (order_id)" if conv
+            f"SELECT l.* REPLACE ({conv}) FROM {q(rel)} l JOIN orders o USING (order_id)"
+            if conv
             else f"SELECT l.* FROM {q(rel)} l JOIN orders o USING (order_id)",
         )
     con.execute(
@@ -698,8 +779,10 @@ def _resolve_customers(
             f"LEFT JOIN {q(ids)} k ON k._known = b._cid"
         )
     else:
-        joins = "LEFT JOIN (SELECT NULL::VARCHAR AS _em, NULL::VARCHAR AS _match) e ON false " \
-                "LEFT JOIN (SELECT NULL::VARCHAR AS _known) k ON false"
+        joins = (
+            "LEFT JOIN (SELECT NULL::VARCHAR AS _em, NULL::VARCHAR AS _match) e ON false "
+            "LEFT JOIN (SELECT NULL::VARCHAR AS _known) k ON false"
+        )
     res = ctx.temp(
         "g1",
         f"SELECT b.*, CASE "

@@ -188,12 +188,16 @@ def _open_text_head(path: Path, opts: CsvOptions) -> tuple[str, str]:
         magic = f.read(4)
     compression = opts.compression
     if compression == "auto":
-        compression = "gzip" if magic[:2] == _GZIP_MAGIC else ("zstd" if magic == _ZSTD_MAGIC else "none")
+        compression = (
+            "gzip" if magic[:2] == _GZIP_MAGIC else ("zstd" if magic == _ZSTD_MAGIC else "none")
+        )
     if compression == "zstd":
-        raise SourceReadError(f"{path}: zstd-compressed CSV is not supported; decompress it or use gzip.")
+        raise SourceReadError(
+            f"{path}: zstd-compressed CSV is not supported; decompress it or use gzip."
+        )
     try:
-        raw: io.BufferedIOBase = gzip.open(path, "rb") if compression == "gzip" else open(path, "rb")  # noqa: SIM115
-        with raw:
+        opener = gzip.open if compression == "gzip" else open
+        with opener(path, "rb") as raw:
             head = raw.read(1 << 16)
     except (OSError, EOFError) as e:
         raise SourceReadError(
@@ -308,7 +312,12 @@ def _csv_rejects(con: Any, rej_t: str) -> list[Reject]:
     for line, etype, msg, raw in rows:
         rule = _CSV_REASONS.get(str(etype).upper(), "malformed_row")
         out.append(
-            Reject(int(line), "line", f"{rule}: {str(etype).lower()}: {msg}", raw if raw is not None else "")
+            Reject(
+                int(line),
+                "line",
+                f"{rule}: {str(etype).lower()}: {msg}",
+                raw if raw is not None else "",
+            )
         )
     return out
 
@@ -345,7 +354,12 @@ def _iter_json_records(path: Path, ndjson: bool) -> Iterator[tuple[int, str | No
                 try:
                     raw = raw_b.decode("utf-8-sig" if i == 1 else "utf-8").strip()
                 except UnicodeDecodeError as e:
-                    yield i, None, f"invalid_encoding: not UTF-8 at byte {e.start} of the line", repr(raw_b[:200])
+                    yield (
+                        i,
+                        None,
+                        f"invalid_encoding: not UTF-8 at byte {e.start} of the line",
+                        repr(raw_b[:200]),
+                    )
                     continue
                 if not raw:
                     continue
@@ -355,7 +369,12 @@ def _iter_json_records(path: Path, ndjson: bool) -> Iterator[tuple[int, str | No
                     yield i, None, f"malformed_row: invalid JSON at column {e.colno}: {e.msg}", raw
                     continue
                 if not isinstance(obj, dict):
-                    yield i, None, f"malformed_row: expected a JSON object, got {type(obj).__name__}", raw
+                    yield (
+                        i,
+                        None,
+                        f"malformed_row: expected a JSON object, got {type(obj).__name__}",
+                        raw,
+                    )
                     continue
                 yield i, raw, "", raw
         return
@@ -363,7 +382,9 @@ def _iter_json_records(path: Path, ndjson: bool) -> Iterator[tuple[int, str | No
         with opener(path, "rb") as f:
             data = json.loads(f.read().decode("utf-8-sig"))
     except UnicodeDecodeError as e:
-        raise SourceReadError(f"{path}: not UTF-8 text (byte {e.start}). Save it as UTF-8.") from None
+        raise SourceReadError(
+            f"{path}: not UTF-8 text (byte {e.start}). Save it as UTF-8."
+        ) from None
     except json.JSONDecodeError as e:
         raise SourceReadError(
             f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}. "
@@ -376,7 +397,9 @@ def _iter_json_records(path: Path, ndjson: bool) -> Iterator[tuple[int, str | No
         lists = [v for v in data.values() if isinstance(v, list)]
         data = lists[0] if len(lists) == 1 else [data]
     if not isinstance(data, list):
-        raise SourceReadError(f"{path}: expected a JSON array of objects, got {type(data).__name__}.")
+        raise SourceReadError(
+            f"{path}: expected a JSON array of objects, got {type(data).__name__}."
+        )
     for i, obj in enumerate(data, start=1):
         raw = json.dumps(obj, ensure_ascii=False)
         if isinstance(obj, dict):
@@ -399,7 +422,9 @@ def _read_json(con: Any, path: Path, rel: str, *, ndjson: bool) -> RawInput:
             out.write('{"__pos": ' + str(pos) + sep + body + "\n")
             n += 1
     if n == 0:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(rel)} AS SELECT CAST(NULL AS BIGINT) AS _row WHERE false")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_q(rel)} AS SELECT CAST(NULL AS BIGINT) AS _row WHERE false"
+        )
     else:
         try:
             con.execute(
@@ -409,7 +434,9 @@ def _read_json(con: Any, path: Path, rel: str, *, ndjson: bool) -> RawInput:
             )
         except Exception as e:  # noqa: BLE001
             os.unlink(tmp)
-            raise SourceReadError(f"{path}: cannot read the JSON records: {_first_error_line(e)}.") from None
+            raise SourceReadError(
+                f"{path}: cannot read the JSON records: {_first_error_line(e)}."
+            ) from None
     os.unlink(tmp)
     cols, types = _describe(con, rel)
     return RawInput(rel, cols, types, n, rejects, str(path), "line" if ndjson else "record")
@@ -441,7 +468,9 @@ def _read_sql(con: Any, src: SourceConfig, rel: str) -> RawInput:
         try:
             reader = t.to_pyarrow_batches(chunk_size=500_000)
         except Exception as e:  # noqa: BLE001
-            raise SourceReadError(f"{where}: cannot read the table: {_first_error_line(e)}.") from None
+            raise SourceReadError(
+                f"{where}: cannot read the table: {_first_error_line(e)}."
+            ) from None
         con.register("_sql_reader", reader)
         try:
             con.execute(

@@ -19,7 +19,9 @@ CRM_CONTACTS = Mapping(
         "first_name": C(column=["First Name", "First name", "FirstName"]),
         "last_name": C(column=["Last Name", "Last name", "LastName"]),
         "email": C(column=["Email", "Email Address", "E-mail"]),
-        "phone": C(column=["Phone Number", "Phone number", "Phone", "Mobile phone number", "MobilePhone"]),
+        "phone": C(
+            column=["Phone Number", "Phone number", "Phone", "Mobile phone number", "MobilePhone"]
+        ),
         "occupation": C(column=["Job Title", "Job title", "Title"]),
         "city": C(column=["City", "MailingCity"]),
         "region": C(column=["State/Region", "MailingState"]),

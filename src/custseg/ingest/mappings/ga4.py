@@ -43,13 +43,27 @@ GA4_EVENTS = Mapping(
         When("os", C(expr="struct_extract(device, 'operating_system')"), requires=("device",)),
         When(
             "browser",
-            C(expr="coalesce(struct_extract(struct_extract(device, 'web_info'), 'browser'), "
-                   "struct_extract(device, 'browser'))"),
+            C(
+                expr="coalesce(struct_extract(struct_extract(device, 'web_info'), 'browser'), "
+                "struct_extract(device, 'browser'))"
+            ),
             requires=("device",),
         ),
-        When("source", C(expr="struct_extract(traffic_source, 'source')"), requires=("traffic_source",)),
-        When("medium", C(expr="struct_extract(traffic_source, 'medium')"), requires=("traffic_source",)),
-        When("product_id", C(expr="struct_extract(list_extract(items, 1), 'item_id')"), requires=("items",)),
+        When(
+            "source",
+            C(expr="struct_extract(traffic_source, 'source')"),
+            requires=("traffic_source",),
+        ),
+        When(
+            "medium",
+            C(expr="struct_extract(traffic_source, 'medium')"),
+            requires=("traffic_source",),
+        ),
+        When(
+            "product_id",
+            C(expr="struct_extract(list_extract(items, 1), 'item_id')"),
+            requires=("items",),
+        ),
         When("url", C(expr=_param("page_location")), requires=("event_params",)),
     ),
 )

@@ -44,7 +44,12 @@ SHOPIFY_CUSTOMERS = Mapping(
         "accepts_sms_marketing": C(column="Accepts SMS Marketing"),
     },
     when=(
-        When("customer_id", C(expr=_KEY_FROM_CONTACT), requires=("Email", "Phone"), unless=("Customer ID",)),
+        When(
+            "customer_id",
+            C(expr=_KEY_FROM_CONTACT),
+            requires=("Email", "Phone"),
+            unless=("Customer ID",),
+        ),
     ),
 )
 
@@ -112,7 +117,9 @@ SHOPIFY_ORDERS = Mapping(
     },
     when=(
         When("customer_id", C(expr=_PHONE_KEY), requires=("Email", "Phone"), part="orders"),
-        When("status", C(expr=_STATUS), requires=("Cancelled at", "Financial Status"), part="orders"),
+        When(
+            "status", C(expr=_STATUS), requires=("Cancelled at", "Financial Status"), part="orders"
+        ),
         When("status", C(expr=_STATUS_NO_CANCEL), requires=("Financial Status",), part="orders"),
         When("channel", C(expr=_CHANNEL), requires=("Source",), part="orders"),
     ),
