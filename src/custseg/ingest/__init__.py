@@ -73,6 +73,13 @@ def _load_one(
     path = ws.resolve_path(src.path) if src.path else None
     where = str(path) if path else f"{src.url}#{src.query_table}"
     mapping = find_mapping(src.mapping, ws.config) if src.mapping else None
+    if mapping is not None and src.table is not None and src.table != mapping.table:
+        from custseg.exceptions import MappingError
+
+        raise MappingError(
+            f"{where}: mapping {mapping.name!r} loads {mapping.table!r}, not {src.table!r}. "
+            f"Use --table {mapping.table} (or leave --table out), or another mapping."
+        )
     table = mapping.table if mapping else src.table
     if table is None:
         raise UsageError(f"source {name!r} needs a table (or a mapping that implies one).")
@@ -96,7 +103,12 @@ def _load_one(
     raw = read_source(con, src, path=path, name=prefix)
     try:
         rm = resolve_mapping(
-            src, table=table, header=raw.columns, source_name=where, config=ws.config
+            src,
+            table=table,
+            header=raw.columns,
+            source_name=where,
+            config=ws.config,
+            types=raw.types,
         )
         report.variant = rm.variant
         report.unknown_columns = rm.unknown_columns

@@ -633,7 +633,10 @@ def _derive_totals(ctx: _Ctx, orders: str, report: SourceReport) -> str:
     lines = ctx.prefix + "_lines_ok_pre"
     # the lines table of this batch is the typed good lines; compute sums per order
     cols = _present_cols(ctx, orders, TABLES["orders"])
-    need = [c for c in ("subtotal", "total", "items_count") if c not in cols]
+    # totals are derived only when the export has none; items_count is always exact from lines
+    need = ["items_count"] if "items_count" not in cols else []
+    if "total" not in cols:
+        need += [c for c in ("subtotal", "total") if c not in cols]
     if not need:
         return orders
     good_lines = ctx.prefix + (
@@ -654,9 +657,9 @@ def _derive_totals(ctx: _Ctx, orders: str, report: SourceReport) -> str:
         else f"CAST(round(s.gross * o.fx_rate - {order_disc} * (CASE WHEN {'o.discount' if 'discount' in cols else 'NULL'} IS NULL THEN o.fx_rate ELSE 1 END), 2) AS DECIMAL(18,2))"
     )
     extra = []
-    if "subtotal" not in cols:
+    if "subtotal" in need:
         extra.append(f"{sub} AS subtotal")
-    if "total" not in cols:
+    if "total" in need:
         ship = "coalesce(o.shipping, 0)" if "shipping" in cols else "0"
         tax = "coalesce(o.tax, 0)" if "tax" in cols else "0"
         extra.append(f"CAST({sub} + {ship} + {tax} AS DECIMAL(18,2)) AS total")
@@ -666,7 +669,7 @@ def _derive_totals(ctx: _Ctx, orders: str, report: SourceReport) -> str:
         "o_tot",
         f"SELECT o.*, {', '.join(extra)} FROM {q(orders)} o LEFT JOIN {q(sums)} s USING (order_id)",
     )
-    if "total" not in cols or "subtotal" not in cols:
+    if "total" in need:
         report.add("totals_derived", ctx.scalar(f"SELECT count(*) FROM {q(out)}"))
     return out
 
@@ -800,16 +803,21 @@ def _resolve_customers(
     report.add("guest_anonymous", counts.get("anonymous", 0))
     policy = config.ingest.on_unknown_customer
     if policy == "quarantine":
-        con.execute(
-            f"INSERT INTO {q(qrel)} SELECT _row, {lit(kind)}, 'unknown_customer', "
-            f"'unknown_customer: ' || _cid || ' is not in customers (ingest.on_unknown_customer = quarantine); "
-            f"load customers first or set it to stub', NULL FROM {q(res)} WHERE _how = 'unknown'"
+        reason = (
+            "'unknown_customer: ' || r._cid || ' is not in customers "
+            "(ingest.on_unknown_customer = quarantine); load customers first or set it to stub'"
         )
         if line_level and lines is not None:
+            # the source rows are the lines: quarantine every remaining line of the order
             con.execute(
                 f"INSERT INTO {q(qrel)} SELECT l._row, {lit(kind)}, 'unknown_customer', "
-                f"'order ' || l.order_id || ': unknown_customer ' || r._cid, NULL FROM {q(lines)} l "
-                f"JOIN {q(res)} r USING (order_id) WHERE r._how = 'unknown' AND l._row <> r._row"
+                f"'order ' || l.order_id || ': ' || {reason}, NULL FROM {q(lines)} l "
+                f"JOIN {q(res)} r USING (order_id) WHERE r._how = 'unknown'"
+            )
+        else:
+            con.execute(
+                f"INSERT INTO {q(qrel)} SELECT r._row, {lit(kind)}, 'unknown_customer', {reason}, "
+                f"NULL FROM {q(res)} r WHERE r._how = 'unknown'"
             )
         keep = "_how <> 'unknown'"
     else:

@@ -158,8 +158,22 @@ def _func_name(node: exp.Func) -> str:
     return node.sql_name().lower().replace(" ", "")
 
 
-def compile_expr(text: str, *, header: list[str], target: str, source: str) -> str:
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.IntDiv, exp.Neg)
+
+
+def compile_expr(
+    text: str,
+    *,
+    header: list[str],
+    target: str,
+    source: str,
+    types: dict[str, str] | None = None,
+) -> str:
     """Check a mapping expression and return it as DuckDB SQL.
+
+    Text columns used in arithmetic (CSV columns are read as text) are read as
+    numbers: ``"Lineitem price" * 2`` works on a CSV; a cell that is not a number
+    gives NULL, which the typing rules then report.
 
     Raises
     ------
@@ -208,6 +222,19 @@ def compile_expr(text: str, *, header: list[str], target: str, source: str) -> s
                     f"{where}: the expression references column {parts[0]!r}, which the source "
                     f"does not have.{hint} Columns found: {', '.join(header[:30])}."
                 )
+    if types:
+
+        def numeric(n: exp.Expression) -> exp.Expression:
+            if (
+                isinstance(n, exp.Column)
+                and isinstance(n.parent, _ARITHMETIC)
+                and len(n.parts) == 1
+                and types.get(n.name, "").upper() == "VARCHAR"
+            ):
+                return exp.TryCast(this=n.copy(), to=exp.DataType.build("DOUBLE"))
+            return n
+
+        node = node.transform(numeric)
     return node.sql(dialect="duckdb")
 
 
@@ -270,6 +297,7 @@ def resolve_mapping(
     header: list[str],
     source_name: str,
     config: Config | None,
+    types: dict[str, str] | None = None,
 ) -> ResolvedMapping:
     """Apply the source's mapping to its header.
 
@@ -312,8 +340,8 @@ def resolve_mapping(
     _check_targets(orders, "orders", source_name)
 
     used: list[str] = []
-    exprs, formats = _compile_all(cols, header, source_name, used, src.date_format)
-    order_exprs, oformats = _compile_all(orders, header, source_name, used, src.date_format)
+    exprs, formats = _compile_all(cols, header, source_name, used, src.date_format, types)
+    order_exprs, oformats = _compile_all(orders, header, source_name, used, src.date_format, types)
     formats.update({f"orders.{k}": v for k, v in oformats.items()})
 
     missing = [c for c in schema.required if c not in exprs and not _derivable(table, c)]
@@ -379,6 +407,7 @@ def _compile_all(
     source: str,
     used: list[str],
     default_format: str | None,
+    types: dict[str, str] | None = None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     exprs: dict[str, str] = {}
     formats: dict[str, str] = {}
@@ -390,7 +419,7 @@ def _compile_all(
             exprs[target] = _q(found)
             used.append(found)
         elif spec.expr is not None:
-            sql = compile_expr(spec.expr, header=header, target=target, source=source)
+            sql = compile_expr(spec.expr, header=header, target=target, source=source, types=types)
             exprs[target] = sql
             for node in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Column):
                 if node.parts and node.parts[0].name in header:

@@ -215,7 +215,7 @@ def _open_text_head(path: Path, opts: CsvOptions) -> tuple[str, str]:
     try:
         text = head.decode(enc)
     except UnicodeDecodeError as e:
-        if e.start >= len(head) - 4:  # a multi-byte character cut by our read window
+        if len(head) == 1 << 16 and e.start >= len(head) - 4:  # a character cut by our window
             text = head[: e.start].decode(enc)
         else:
             line = head[: e.start].count(b"\n") + 1
@@ -285,9 +285,34 @@ def _read_csv(con: Any, path: Path, opts: CsvOptions, rel: str) -> RawInput:
             "encoding options under [sources.NAME.csv]."
         ) from None
     rejects = _csv_rejects(con, rej_t)
+    if len(header) == 1 and opts.header:
+        # a blank line and an empty one-column record look alike: a blank line is no record
+        con.execute(f"DELETE FROM {_q(rel)} WHERE {_q(header[0])} IS NULL")
+    if rejects:
+        _shift_rows_past_rejects(
+            con, rel, rejects, first_data_line=1 + int(opts.header) + opts.skip_rows
+        )
     cols, types = _describe(con, rel)
     rows = con.execute(f"SELECT count(*) FROM {_q(rel)}").fetchone()[0]
     return RawInput(rel, cols, types, rows, rejects, str(path), "row")
+
+
+def _shift_rows_past_rejects(
+    con: Any, rel: str, rejects: list[Reject], *, first_data_line: int
+) -> None:
+    """Make ``_row`` the record number in the file, counting the rejected records too.
+
+    Parsed rows fill the gaps between rejected records: with rejected records
+    r_1 < r_2 < ..., parsed row k is record k + #{j : r_j - j < k}. Reject lines are
+    turned into records assuming one line per record before them (exact unless a
+    quoted cell spans lines).
+    """
+    recs = sorted({r.position - first_data_line + 1 for r in rejects})
+    gaps = ", ".join(f"({rj - j})" for j, rj in enumerate(recs, start=1))
+    con.execute(
+        f"UPDATE {_q(rel)} SET _row = _row + (SELECT count(*) FROM (VALUES {gaps}) g(v) "
+        f"WHERE g.v < {_q(rel)}._row)"
+    )
 
 
 _CSV_REASONS = {

@@ -29,7 +29,7 @@ SHOPIFY_CUSTOMERS = Mapping(
         ("v1", "Accepts Marketing"),
     ),
     columns={
-        # Customer ID (V3, V4) or the e-mail/phone key (V1, V2): see columns_for below.
+        # Customer ID (V3, V4) or the e-mail/phone key (V1, V2): see `when` below.
         "customer_id": C(column="Customer ID"),
         "email": C(column="Email"),
         "phone": C(column=["Phone", "Default Address Phone"]),
@@ -67,14 +67,6 @@ _CHANNEL = (
     "WHEN 'pos' THEN 'store' WHEN 'sell-on-amazon' THEN 'marketplace' "
     "WHEN 'shopify_draft_order' THEN 'phone' ELSE lower(\"Source\") END"
 )
-#: Phone-only orders (blank Email) are keyed like Shopify V1/V2 phone-only customers.
-_PHONE_KEY = (
-    "CASE WHEN nullif(trim(\"Email\"), '') IS NULL AND "
-    "nullif(trim(regexp_replace(\"Phone\", '^''', '')), '') IS NOT NULL THEN 'phone:' || "
-    + _DIGITS.format(col='"Phone"')
-    + " END"
-)
-
 SHOPIFY_ORDERS = Mapping(
     name="shopify_orders",
     table="order_lines",
@@ -116,7 +108,6 @@ SHOPIFY_ORDERS = Mapping(
         "shipping_method": C(column="Shipping Method"),
     },
     when=(
-        When("customer_id", C(expr=_PHONE_KEY), requires=("Email", "Phone"), part="orders"),
         When(
             "status", C(expr=_STATUS), requires=("Cancelled at", "Financial Status"), part="orders"
         ),
