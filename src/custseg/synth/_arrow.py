@@ -20,6 +20,9 @@ __all__ = [
     "digit_strings",
     "letter_strings",
     "take",
+    "cat",
+    "encode",
+    "plain",
     "join",
     "null_where",
     "timestamps",
@@ -118,6 +121,39 @@ def take(
         choices = pa.array(list(choices), type=pa.string())
     ind = pa.array(np.asarray(idx, dtype=np.int64), type=pa.int64(), mask=null)
     return choices.take(ind)
+
+
+def cat(
+    choices: Sequence[str | None] | pa.Array, idx: np.ndarray, null: np.ndarray | None = None
+) -> pa.DictionaryArray:
+    """Like :func:`take`, but dictionary-encoded (cheap to build and to write to Parquet).
+
+    The writer stores these columns as plain strings in the file's schema: they read back
+    as ``string``. ``choices`` must not repeat a value (the Parquet writer's output would
+    then depend on more than the values).
+    """
+    if not isinstance(choices, pa.Array):
+        choices = pa.array(list(choices), type=pa.string())
+    if pc.count_distinct(choices, mode="all").as_py() != len(choices):
+        raise ValueError("the choices of a dictionary-encoded column must be distinct")
+    ind = pa.array(np.asarray(idx, dtype=np.int32), type=pa.int32(), mask=null)
+    return pa.DictionaryArray.from_arrays(ind, choices)
+
+
+def encode(arr: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
+    """``arr`` dictionary-encoded (distinct dictionary values, int32 indices)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return pc.dictionary_encode(arr).cast(pa.dictionary(pa.int32(), arr.type))
+
+
+def plain(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``arr`` as a single plain (not dictionary-encoded) array."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    return arr
 
 
 def join(*parts: pa.Array | str) -> pa.StringArray:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -14,26 +14,147 @@ __all__ = ["CATEGORIES", "BRANDS", "Catalog", "build_catalog"]
 
 #: category -> (SKU prefix, median price in USD, mean unit weight in kg, product nouns)
 CATEGORIES: dict[str, tuple[str, float, float, tuple[str, ...]]] = {
-    "apparel": ("APP", 45.0, 0.4, ("T-Shirt", "Hoodie", "Jeans", "Jacket", "Dress", "Sweater",
-                                   "Shorts", "Polo")),
-    "footwear": ("FTW", 85.0, 1.0, ("Sneakers", "Boots", "Sandals", "Loafers", "Trail Runners",
-                                    "Slippers", "High-Tops", "Oxfords")),
-    "outdoor": ("OUT", 75.0, 1.5, ("Tent", "Backpack", "Sleeping Bag", "Headlamp",
-                                   "Trekking Poles", "Camp Stove", "Water Filter", "Rain Shell")),
-    "electronics": ("ELE", 140.0, 0.8, ("Headphones", "Speaker", "Charger", "Smartwatch",
-                                        "Keyboard", "Mouse", "Webcam", "Power Bank")),
-    "home": ("HOM", 55.0, 2.0, ("Throw Blanket", "Table Lamp", "Cushion", "Vase", "Rug",
-                                "Candle Set", "Wall Clock", "Storage Box")),
-    "kitchen": ("KIT", 35.0, 1.2, ("Chef Knife", "Skillet", "Mug Set", "Cutting Board", "Kettle",
-                                   "Blender", "Dutch Oven", "Spice Rack")),
-    "beauty": ("BEA", 22.0, 0.2, ("Face Cream", "Serum", "Shampoo", "Lip Balm", "Body Lotion",
-                                  "Sunscreen", "Cleanser", "Hair Oil")),
-    "fitness": ("FIT", 40.0, 2.5, ("Yoga Mat", "Dumbbell Set", "Resistance Bands", "Jump Rope",
-                                   "Foam Roller", "Kettlebell", "Gym Bag", "Water Bottle")),
-    "toys": ("TOY", 28.0, 0.6, ("Building Set", "Puzzle", "Plush Bear", "Board Game", "RC Car",
-                                "Art Kit", "Train Set", "Doll House")),
-    "office": ("OFF", 18.0, 0.5, ("Notebook", "Pen Set", "Desk Organizer", "Stapler",
-                                  "Printer Paper", "Desk Lamp", "Whiteboard", "File Folders")),
+    "apparel": (
+        "APP",
+        45.0,
+        0.4,
+        ("T-Shirt", "Hoodie", "Jeans", "Jacket", "Dress", "Sweater", "Shorts", "Polo"),
+    ),
+    "footwear": (
+        "FTW",
+        85.0,
+        1.0,
+        (
+            "Sneakers",
+            "Boots",
+            "Sandals",
+            "Loafers",
+            "Trail Runners",
+            "Slippers",
+            "High-Tops",
+            "Oxfords",
+        ),
+    ),
+    "outdoor": (
+        "OUT",
+        75.0,
+        1.5,
+        (
+            "Tent",
+            "Backpack",
+            "Sleeping Bag",
+            "Headlamp",
+            "Trekking Poles",
+            "Camp Stove",
+            "Water Filter",
+            "Rain Shell",
+        ),
+    ),
+    "electronics": (
+        "ELE",
+        140.0,
+        0.8,
+        (
+            "Headphones",
+            "Speaker",
+            "Charger",
+            "Smartwatch",
+            "Keyboard",
+            "Mouse",
+            "Webcam",
+            "Power Bank",
+        ),
+    ),
+    "home": (
+        "HOM",
+        55.0,
+        2.0,
+        (
+            "Throw Blanket",
+            "Table Lamp",
+            "Cushion",
+            "Vase",
+            "Rug",
+            "Candle Set",
+            "Wall Clock",
+            "Storage Box",
+        ),
+    ),
+    "kitchen": (
+        "KIT",
+        35.0,
+        1.2,
+        (
+            "Chef Knife",
+            "Skillet",
+            "Mug Set",
+            "Cutting Board",
+            "Kettle",
+            "Blender",
+            "Dutch Oven",
+            "Spice Rack",
+        ),
+    ),
+    "beauty": (
+        "BEA",
+        22.0,
+        0.2,
+        (
+            "Face Cream",
+            "Serum",
+            "Shampoo",
+            "Lip Balm",
+            "Body Lotion",
+            "Sunscreen",
+            "Cleanser",
+            "Hair Oil",
+        ),
+    ),
+    "fitness": (
+        "FIT",
+        40.0,
+        2.5,
+        (
+            "Yoga Mat",
+            "Dumbbell Set",
+            "Resistance Bands",
+            "Jump Rope",
+            "Foam Roller",
+            "Kettlebell",
+            "Gym Bag",
+            "Water Bottle",
+        ),
+    ),
+    "toys": (
+        "TOY",
+        28.0,
+        0.6,
+        (
+            "Building Set",
+            "Puzzle",
+            "Plush Bear",
+            "Board Game",
+            "RC Car",
+            "Art Kit",
+            "Train Set",
+            "Doll House",
+        ),
+    ),
+    "office": (
+        "OFF",
+        18.0,
+        0.5,
+        (
+            "Notebook",
+            "Pen Set",
+            "Desk Organizer",
+            "Stapler",
+            "Printer Paper",
+            "Desk Lamp",
+            "Whiteboard",
+            "File Folders",
+        ),
+    ),
 }
 
 BRANDS: tuple[str, ...] = (
@@ -44,8 +165,23 @@ BRANDS: tuple[str, ...] = (
     "Meadowlark",
 )  # fmt: skip
 
-_ADJECTIVES = ("Classic", "Essential", "Pro", "Ultra", "Everyday", "Premium", "Lite", "Compact",
-               "Deluxe", "Eco", "Urban", "Alpine", "Studio", "Signature", "Travel")
+_ADJECTIVES = (
+    "Classic",
+    "Essential",
+    "Pro",
+    "Ultra",
+    "Everyday",
+    "Premium",
+    "Lite",
+    "Compact",
+    "Deluxe",
+    "Eco",
+    "Urban",
+    "Alpine",
+    "Studio",
+    "Signature",
+    "Travel",
+)
 _COLORS = ("Black", "White", "Navy", "Olive", "Sand", "Grey", "Red", "Forest", "Slate", "Rose")
 
 #: Lowest and highest number of SKUs per category.
@@ -70,8 +206,10 @@ class Catalog:
         Position of each category's first SKU and its number of SKUs.
     cat_median
         Median price in USD per category.
-    sku, name, category_name, brand
-        Arrow string arrays (for ``take``).
+    sku
+        SKU per row (unique).
+    name, category_name, brand
+        Per SKU, dictionary-encoded with unique dictionaries (``take`` keeps the encoding).
     """
 
     table: pa.Table
@@ -82,9 +220,9 @@ class Catalog:
     cat_size: np.ndarray
     cat_median: np.ndarray
     sku: pa.StringArray
-    name: pa.StringArray
-    category_name: pa.StringArray
-    brand: pa.StringArray
+    name: pa.DictionaryArray
+    category_name: pa.DictionaryArray
+    brand: pa.DictionaryArray
 
     def __len__(self) -> int:
         return len(self.category)
@@ -110,7 +248,7 @@ def build_catalog(rng: np.random.Generator, start: date) -> Catalog:
     """Generate the catalog; every product is launched before ``start``."""
     names = list(CATEGORIES)
     rows: list[tuple[int, str, str, str, int, float, int]] = []
-    start_s = int(datetime(start.year, start.month, start.day, tzinfo=timezone.utc).timestamp())
+    start_s = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
     serial = 10_000
     for ci, cat in enumerate(names):
         prefix, median, weight, nouns = CATEGORIES[cat]
@@ -118,10 +256,10 @@ def build_catalog(rng: np.random.Generator, start: date) -> Catalog:
         for _ in range(int(rng.integers(_SKUS_PER_CATEGORY[0], _SKUS_PER_CATEGORY[1] + 1))):
             serial += int(rng.integers(1, 40))
             brand = BRANDS[int(rng.choice(brands))]
-            pname = (
-                f"{brand} {_ADJECTIVES[int(rng.integers(len(_ADJECTIVES)))]} "
-                f"{nouns[int(rng.integers(len(nouns)))]} - {_COLORS[int(rng.integers(len(_COLORS)))]}"
-            )
+            adjective = _ADJECTIVES[int(rng.integers(len(_ADJECTIVES)))]
+            noun = nouns[int(rng.integers(len(nouns)))]
+            color = _COLORS[int(rng.integers(len(_COLORS)))]
+            pname = f"{brand} {adjective} {noun} - {color}"
             price = max(299, int(np.ceil(median * rng.lognormal(0.0, 0.55))) * 100 - 1)
             w = round(float(weight * rng.lognormal(0.0, 0.4)), 2)
             launched = start_s - int(rng.integers(86_400, 3 * 365 * 86_400))
@@ -149,7 +287,7 @@ def build_catalog(rng: np.random.Generator, start: date) -> Catalog:
         cat_size=size.astype(np.int64),
         cat_median=np.array([CATEGORIES[c][1] for c in names]),
         sku=table.column("sku").combine_chunks(),
-        name=table.column("product_name").combine_chunks(),
-        category_name=table.column("category").combine_chunks(),
-        brand=table.column("brand").combine_chunks(),
+        name=A.encode(table.column("product_name")),
+        category_name=A.encode(table.column("category")),
+        brand=A.encode(table.column("brand")),
     )

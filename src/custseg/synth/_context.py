@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -75,8 +75,9 @@ class Context:
         return np.clip(d, 0, self.n_days - 1)
 
 
-def _epoch(d: date) -> int:
-    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+def epoch(d: date) -> int:
+    """Epoch seconds of ``d`` at 00:00 UTC."""
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
 
 
 def _black_friday_weekends(start: date, end: date) -> list[date]:
@@ -91,7 +92,7 @@ def _black_friday_weekends(start: date, end: date) -> list[date]:
 def make_context(start: date, end: date, catalog: Catalog, dirty: bool) -> Context:
     """Build the :class:`Context` of one run."""
     n_days = (end - start).days + 1
-    days = np.arange(n_days).astype("datetime64[D]") + np.datetime64(start.isoformat(), "D")
+    days = np.datetime64(start.isoformat(), "D") + np.arange(n_days)
     month = days.astype("datetime64[M]").astype(np.int64) % 12
     weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
     season = _MONTH_WEIGHT[month]
@@ -103,8 +104,8 @@ def make_context(start: date, end: date, catalog: Catalog, dirty: bool) -> Conte
     cum_b2b = np.concatenate([[0.0], np.cumsum(season * _WEEKDAY_B2B[weekday])])
     rates = [1.0] + [FX_RATES[c] for c in CURRENCIES[1:]]
     local_price = np.stack([catalog.local_price_cents(r) for r in rates])
-    t_start = _epoch(start)
-    t_end = _epoch(end) + DAY - 1
+    t_start = epoch(start)
+    t_end = epoch(end) + DAY - 1
     return Context(
         start=start,
         end=end,
@@ -115,6 +116,6 @@ def make_context(start: date, end: date, catalog: Catalog, dirty: bool) -> Conte
         cum_b2b=cum_b2b,
         catalog=catalog,
         local_price=local_price,
-        campaign_start=max(t_start, _epoch(end) - 83 * DAY) + 9 * 3600,
+        campaign_start=max(t_start, epoch(end) - 83 * DAY) + 9 * 3600,
         dirty=dirty,
     )

@@ -58,8 +58,10 @@ MISSING = {
 _TAG_NAMES = ("vip", "wholesale", "newsletter", "loyalty")
 #: Tag string for each combination of the four tag bits (null when no tag applies).
 _TAGS: list[str | None] = [
-    ", ".join(t for bit, t in enumerate(_TAG_NAMES) if code >> bit & 1) or None for code in range(16)
+    ", ".join(t for bit, t in enumerate(_TAG_NAMES) if code >> bit & 1) or None
+    for code in range(16)
 ]
+_NO_TAG = np.array([t is None for t in _TAGS])
 
 
 @dataclass
@@ -95,6 +97,7 @@ def make_people(
     ctx: Context,
     numbers: np.ndarray,
     persona: np.ndarray,
+    city: np.ndarray,
     created_s: np.ndarray,
     account_number: np.ndarray,
     company_slug: pa.Array,
@@ -111,6 +114,8 @@ def make_people(
         1-based customer numbers (they make the ids and keep e-mail addresses unique).
     persona
         Persona index per customer (drives consent, age, income and tags).
+    city
+        City index (into :data:`custseg.synth._geo.CITIES`) per customer.
     created_s
         Creation time (epoch seconds) per customer.
     account_number
@@ -120,11 +125,9 @@ def make_people(
     """
     geo = ctx.geo
     n = len(numbers)
-    city = geo.sample_cities(rng, n)
     country = geo.city_country[city]
-    group = np.array([_GROUPS.index(geo.countries[c].name_group) for c in range(len(geo.countries))])[
-        country
-    ]
+    group_of_country = np.array([_GROUPS.index(c.name_group) for c in geo.countries])
+    group = group_of_country[country]
 
     # Names: gender first, then a first name of that gender from the country's name group.
     gender = rng.choice(3, size=n, p=[0.495, 0.48, 0.025])
@@ -169,7 +172,7 @@ def make_people(
     updated_s = created_s + (rng.random(n) * (ctx.t_end - created_s)).astype(np.int64)
 
     age_days = np.clip(rng.normal(_AGE_MEAN[persona], 11.0), 18, 85) * 365.25
-    end_day = (ctx.t_end // DAY)
+    end_day = ctx.t_end // DAY
     birth = (end_day - age_days).astype(np.int32)
     birth_date = pa.array(birth, pa.date32(), mask=rng.random(n) < MISSING["birth_date"])
 
@@ -197,9 +200,7 @@ def make_people(
     tag_code = vip * 1 + is_b2b * 2 + newsletter * 4 + loyalty * 8
 
     ids = customer_ids(numbers)
-    account_ids = A.null_where(
-        A.fixed_width_ids("A", np.maximum(account_number, 0), 6), ~is_b2b
-    )
+    account_ids = A.null_where(A.fixed_width_ids("A", np.maximum(account_number, 0), 6), ~is_b2b)
     table = pa.table(
         {
             "customer_id": ids,
@@ -228,7 +229,7 @@ def make_people(
             "latitude": pa.array(lat, pa.float64(), mask=ll_missing),
             "longitude": pa.array(lon, pa.float64(), mask=ll_missing),
             "account_id": account_ids,
-            "tags": A.take(_TAGS, tag_code, np.array([_TAGS[c] is None for c in range(16)])[tag_code]),
+            "tags": A.take(_TAGS, tag_code, _NO_TAG[tag_code]),
             "accepts_email_marketing": accepts_email,
             "accepts_sms_marketing": accepts_sms,
         }

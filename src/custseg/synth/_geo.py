@@ -163,6 +163,9 @@ class Geo:
         self.city_p /= self.city_p.sum()
         self.city_names = pa.array([c.name for c in CITIES], pa.string())
         self.regions = pa.array([c.region for c in CITIES], pa.string())
+        #: Distinct region names, and each city's index among them.
+        self.region_names = sorted({c.region for c in CITIES})
+        self.city_region = np.array([self.region_names.index(c.region) for c in CITIES])
         self.postal_prefix = pa.array([c.postal_prefix for c in CITIES], pa.string())
         self.countries = [COUNTRIES[c] for c in self.country_codes]
         self.tax_rate = np.array([c.tax_rate for c in self.countries])
@@ -192,6 +195,8 @@ class Geo:
     def postal_codes(self, rng: np.random.Generator, city: np.ndarray) -> pa.StringArray:
         """Plausible postal codes for customers living in ``city`` (city prefix + random tail)."""
         n = len(city)
+        if n == 0:
+            return pa.array([], pa.string())
         country = self.city_country[city]
         parts: list[pa.Array] = []
         rows: list[np.ndarray] = []

@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 STATUSES: tuple[str, ...] = ("placed", "cancelled", "returned", "refunded")
+_PLACED, _CANCELLED, _RETURNED, _REFUNDED = range(4)
 DEVICES: tuple[str, ...] = ("desktop", "mobile", "tablet")
 SHIPPING_METHODS: tuple[str, ...] = ("standard", "express", "next_day", "in_store", "freight")
 #: Shipping fee in cents per method (standard is free from 75.00 up).
@@ -72,7 +73,9 @@ def _affinity() -> np.ndarray:
 _AFFINITY = _affinity()
 
 
-def category_preferences(rng: np.random.Generator, persona: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def category_preferences(
+    rng: np.random.Generator, persona: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per customer: categories in order of preference, and how many of them they buy from.
 
     Uses weighted random permutations (Efraimidis-Spirakis keys ``u ** (1 / w)``).
@@ -270,7 +273,7 @@ def make_orders(
     target = cat.cat_median[l_cat] * column("price_factor")[lp] * rng.lognormal(0.0, 0.35, n_l)
     sku = cat.pick(l_cat, target, rng.integers(-2, 3, n_l))
     l_bulk = bulk[l_order]
-    case_packs = np.maximum(1, np.round(rng.lognormal(np.log(4.0), 0.6, n_l))).astype(np.int64)
+    case_packs = np.maximum(1, np.round(rng.lognormal(np.log(4.0), 0.4, n_l))).astype(np.int64)
     single = 1 + (rng.random(n_l) < 0.15) * (1 + rng.poisson(0.3, n_l))
     qty = np.where(l_bulk, 6 * np.minimum(case_packs, 20), single).astype(np.int64)
     unit = ctx.local_price[currency[l_order], sku]
@@ -292,12 +295,16 @@ def make_orders(
     total = subtotal + shipping + tax
 
     # Status: cancellations, full refunds and returns (persona-dependent).
+    # Only customers with three or more orders cancel or get a full refund, so that a
+    # customer's only order is never voided (that would blur the planted personas).
     u = rng.random(n_o)
+    void = np.where(n_c >= 3, 1.0, 0.0)
+    c_p, r_p = _CANCEL_P * void, _REFUND_P * void
     ret_p = column("return_p")[p]
-    status = np.where(u < _CANCEL_P, 1,
-                      np.where(u < _CANCEL_P + _REFUND_P, 3,
-                               np.where(u < _CANCEL_P + _REFUND_P + ret_p, 2, 0)))  # fmt: skip
-    returned = status == 2
+    status = np.select(
+        [u < c_p, u < c_p + r_p, u < c_p + r_p + ret_p], [_CANCELLED, _REFUNDED, _RETURNED], _PLACED
+    )
+    returned = status == _RETURNED
     l_returned_order = returned[l_order]
     pick = l_first + (rng.random(n_o) * n_lines).astype(np.int64)
     ret_line = l_returned_order & (rng.random(n_l) < 0.6)
@@ -307,7 +314,7 @@ def make_orders(
     ret_net = ret_qty * unit - np.round(l_disc * ret_qty / qty).astype(np.int64)
     merch = np.add.reduceat(ret_net, l_first)
     refunded = np.where(returned, merch + np.round(merch * tax_rate).astype(np.int64), 0)
-    refunded = np.where((status == 1) | (status == 3), total, refunded)
+    refunded = np.where((status == _CANCELLED) | (status == _REFUNDED), total, refunded)
     as_lines = returned & ~disc_on & (rng.random(n_o) < _RETURN_LINES_P)
 
     # Return lines (negative quantity) for the orders whose return is written that way.

@@ -75,8 +75,16 @@ TRANSLIT: dict[str, str] = {
     "ç": "c", "ı": "i", " ": "",
 }  # fmt: skip
 
-EMAIL_DOMAINS = ("mail.example", "inbox.example", "post.example", "webmail.example",
-                 "example.com", "example.net", "example.org", "posteo.example")
+EMAIL_DOMAINS = (
+    "mail.example",
+    "inbox.example",
+    "post.example",
+    "webmail.example",
+    "example.com",
+    "example.net",
+    "example.org",
+    "posteo.example",
+)
 GUEST_EMAIL_DOMAIN = "guest-checkout.example"
 
 GENDERS = (_F, _M, "non-binary")
@@ -89,12 +97,34 @@ OCCUPATIONS = ("engineer", "teacher", "nurse", "sales manager", "software develo
                "retail associate", "physician", "marketing specialist", "project manager",
                "electrician", "chef")  # fmt: skip
 
-INDUSTRIES = ("retail", "hospitality", "education", "healthcare", "construction", "technology",
-              "professional services", "manufacturing", "non-profit")
+INDUSTRIES = (
+    "retail",
+    "hospitality",
+    "education",
+    "healthcare",
+    "construction",
+    "technology",
+    "professional services",
+    "manufacturing",
+    "non-profit",
+)
 EMPLOYEE_BANDS = ("1-9", "10-49", "50-249", "250-999", "1000+")
 TIERS = ("bronze", "silver", "gold", "platinum")
-COMPANY_WORDS = ("Supply", "Works", "Partners", "Studio", "Group", "Logistics", "Trading",
-                 "Outfitters", "Solutions", "Hospitality", "Labs", "Interiors", "Services")
+COMPANY_WORDS = (
+    "Supply",
+    "Works",
+    "Partners",
+    "Studio",
+    "Group",
+    "Logistics",
+    "Trading",
+    "Outfitters",
+    "Solutions",
+    "Hospitality",
+    "Labs",
+    "Interiors",
+    "Services",
+)
 COMPANY_SUFFIX: dict[str, str] = {
     "US": "Inc.", "CA": "Ltd.", "GB": "Ltd", "DE": "GmbH", "FR": "SARL", "NL": "B.V.",
     "ES": "S.L.", "IT": "S.r.l.", "AU": "Pty Ltd",
@@ -103,6 +133,12 @@ COMPANY_SUFFIX: dict[str, str] = {
 #: Survey (psychographic) answers, see :mod:`custseg.synth._survey`.
 INTERESTS = ("outdoors", "fashion", "tech", "home", "fitness")
 VALUES = ("sustainability", "quality", "price", "convenience")
-LIFESTYLES = ("urban professional", "family-focused", "student", "active outdoors", "homebody",
-              "retired")
+LIFESTYLES = (
+    "urban professional",
+    "family-focused",
+    "student",
+    "active outdoors",
+    "homebody",
+    "retired",
+)
 PRICE_SENSITIVITY = ("low", "medium", "high")
