@@ -368,10 +368,16 @@ def resolve(
     else:
         data, text, file = {}, "", "(defaults)"
     ws = dict(data.get("workspace", {}))
-    if env.get("CUSTSEG_BACKEND"):
-        ws["backend"] = env["CUSTSEG_BACKEND"]
-    if env.get("CUSTSEG_BASE_CURRENCY"):
-        ws["base_currency"] = env["CUSTSEG_BASE_CURRENCY"]
+    for var, key in (("CUSTSEG_BACKEND", "backend"), ("CUSTSEG_BASE_CURRENCY", "base_currency")):
+        if env.get(var):
+            try:
+                WorkspaceSection.model_validate({key: env[var]})
+            except ValidationError as e:
+                msg = e.errors()[0]["msg"]
+                raise ConfigError(
+                    f"environment variable {var}={env[var]!r}: {msg}. Fix or unset it."
+                ) from None
+            ws[key] = env[var]
     if ws:
         data["workspace"] = ws
     for section, values in (overrides or {}).items():

@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from custseg.exceptions import CustsegError
 from custseg.workspace import Workspace, open_workspace
@@ -42,7 +43,9 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except CustsegError as e:
-            err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(code=e.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("interrupted; the workspace keeps its previous state.")
@@ -55,7 +58,7 @@ def handle_errors(fn: F) -> F:
             logging.getLogger("custseg").debug("internal error", exc_info=True)
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             err_console.print(
-                f"[bold red]internal error:[/] {type(e).__name__}: {first}. This is a bug in "
+                f"[bold red]internal error:[/] {type(e).__name__}: {escape(first)}. This is a bug in "
                 "custseg; the workspace keeps its previous state. Set CUSTSEG_DEBUG=1 to see "
                 "the traceback and please report it.",
                 highlight=False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from custseg.ingest import RULES, LoadReport
@@ -27,8 +28,8 @@ def print_report(report: LoadReport, console: Console, *, title: str = "Load rep
     ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for s in report.sources:
-        name = s.source if not s.source.startswith("file:") else Path(s.file).name
-        mapping = s.mapping + (f" ({s.variant})" if s.variant else "")
+        name = escape(s.source if not s.source.startswith("file:") else Path(s.file).name)
+        mapping = escape(s.mapping + (f" ({s.variant})" if s.variant else ""))
         if s.skipped:
             t.add_row(
                 name, s.table, mapping, "-", "unchanged, skipped", "-", "-", f"{s.seconds:.1f}"
@@ -75,7 +76,7 @@ def print_report(report: LoadReport, console: Console, *, title: str = "Load rep
     extra = {c for s in report.sources for c in s.unknown_columns}
     if extra:
         console.print(
-            f"[dim]Columns not mapped (kept out of the tables): {', '.join(sorted(extra)[:30])}[/]"
+            f"[dim]Columns not mapped (kept out of the tables): {escape(', '.join(sorted(extra)[:30]))}[/]"
         )
     ok = all(s.balanced for s in report.sources)
     console.print(

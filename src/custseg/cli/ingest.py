@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -188,9 +189,9 @@ def register(app: typer.Typer) -> None:
             t.add_column(c, overflow="fold")
         for r in rows:
             t.add_row(
-                Path(r["source_file"]).name,
+                escape(Path(r["source_file"]).name),
                 f"{r['position_kind']} {r['position']}",
                 r["rule"],
-                r["reason"],
+                escape(r["reason"]),
             )
         console.print(t)

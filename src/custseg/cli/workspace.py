@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         root = init_workspace(directory, force=force)
         console.print(f"Created workspace [bold]{root}[/] (custseg.toml, custseg.duckdb).")
         console.print(
-            "Next: add [sources.NAME] to custseg.toml and run 'custseg ingest', "
+            "Next: add \\[sources.NAME] to custseg.toml and run 'custseg ingest', "
             "or 'custseg ingest FILE --table TABLE'."
         )
 

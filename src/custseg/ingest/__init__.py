@@ -71,6 +71,13 @@ def _load_one(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     path = ws.resolve_path(src.path) if src.path else None
+    if path is not None and not path.exists() and not name.startswith("file:"):
+        from custseg.exceptions import ConfigError
+
+        raise ConfigError(
+            f"source {name!r}: path {src.path!r} does not exist ({path}). Fix [sources.{name}] "
+            "path in custseg.toml (relative paths are inside the workspace)."
+        )
     where = str(path) if path else f"{src.url}#{src.query_table}"
     mapping = find_mapping(src.mapping, ws.config) if src.mapping else None
     if mapping is not None and src.table is not None and src.table != mapping.table:
@@ -265,6 +272,8 @@ def ingest_file(
         As in :func:`ingest_sources`.
     """
     p = Path(path).expanduser().resolve()
+    if not p.exists():
+        raise UsageError(f"file {str(path)!r} does not exist. Check the path.")
     if table is not None and table not in TABLES:
         raise UsageError(f"unknown table {table!r}; the canonical tables are: {', '.join(TABLES)}.")
     if table is None and mapping is None:

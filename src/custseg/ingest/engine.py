@@ -152,7 +152,7 @@ def _convert(v: str, dtype: dt.DataType, src_type: str, *, fmt: str | None, tz: 
                 return f"CAST(try_strptime({v}, {lit(fmt)}) AS TIMESTAMPTZ)"
             return f"timezone({lit(tz)}, try_strptime({v}, {lit(fmt)}))"
         return (
-            f"COALESCE(CASE WHEN regexp_matches({v}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') "
+            f"COALESCE(CASE WHEN regexp_matches({v}, '(Z|UTC|GMT|[+-][0-9]{{2}}:?[0-9]{{2}})$') "
             f"THEN COALESCE(TRY_CAST({v} AS TIMESTAMPTZ), "
             f"CAST(try_strptime({v}, '%Y-%m-%d %H:%M:%S %z') AS TIMESTAMPTZ)) "
             f"ELSE timezone({lit(tz)}, TRY_CAST({v} AS TIMESTAMP)) END)"
@@ -522,6 +522,17 @@ def _dedupe(ctx: _Ctx, rel: str, schema: TableSchema, qrel: str, kind: str) -> s
     )
 
 
+def _fx(col: str, rate: str) -> str:
+    """A money column in the base currency: unchanged at rate 1, else rounded to cents.
+
+    NULL if the converted amount overflows decimal(18,2) (the caller quarantines that).
+    """
+    return (
+        f"CASE WHEN {rate} = 1.0 THEN {col} "
+        f"ELSE TRY_CAST(round(CAST({col} AS DOUBLE) * {rate}, 2) AS DECIMAL(18,2)) END"
+    )
+
+
 def _currency_rate_sql(rates_sql: str, cur: str) -> str:
     return f"CASE {cur} {rates_sql} END"
 
@@ -563,6 +574,13 @@ def _order_rules(
                 "array_to_string(_reasons, '; ')",
             )
         )
+    money_in = [
+        c.name for c in TABLES["orders"].columns if c.dtype == dt.Decimal(18, 2) and c.name in cols
+    ]
+    rate_sql = _currency_rate_sql(rates_sql, cur)
+    overflow = " OR ".join(
+        f"({q(m)} IS NOT NULL AND {_fx(q(m), rate_sql)} IS NULL)" for m in money_in
+    )
     checks += [
         (
             f"ordered_at > {horizon_sql}",
@@ -575,6 +593,15 @@ def _order_rules(
             f"'unknown_currency: ' || {cur} || ' is neither the base currency {base} nor in ingest.fx_rates; add its rate'",
         ),
     ]
+    if overflow:
+        checks.append(
+            (
+                overflow,
+                "'unparseable_value'",
+                f"'unparseable_value: an amount in ' || {cur} || ' is too large for decimal(18,2) "
+                "once converted to the base currency'",
+            )
+        )
     staged = ctx.temp("o_cur", f"SELECT *, {cur_expr} AS {cur} FROM {q(rel)}")
     case_rule = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r, _ in checks) + " END"
     case_reason = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, _, m in checks) + " END"
@@ -600,7 +627,7 @@ def _order_rules(
         )
         status_sql = f"CASE {whens} WHEN status IS NULL THEN 'placed' ELSE 'placed' END"
     rate = _currency_rate_sql(rates_sql, cur)
-    conv = ", ".join(f"CAST(round({q(m)} * {rate}, 2) AS DECIMAL(18,2)) AS {q(m)}" for m in money)
+    conv = ", ".join(f"{_fx(q(m), rate)} AS {q(m)}" for m in money)
     exclude = ["_rule", "_reason", cur, *money, *(["currency"] if "currency" in cols else [])]
     if "_reasons" in [r[0] for r in ctx.con.execute(f"DESCRIBE {q(flagged)}").fetchall()]:
         exclude.append("_reasons")
@@ -770,11 +797,12 @@ def _resolve_customers(
     email_sel = "lower(trim(email))" if has_email else "CAST(NULL AS VARCHAR)"
     base = ctx.temp("g0", f"SELECT *, {cust_sel} AS _cid, {email_sel} AS _em FROM {q(orders)}")
     if known:
-        # e-mail -> customer id (the smallest id when several customers share an e-mail)
+        # e-mail -> customer id: a real customer before a stub, then the smallest id
         emails = ctx.temp(
             "emails",
-            "SELECT lower(email) AS _em, min(customer_id) AS _match FROM customers "
-            "WHERE email IS NOT NULL GROUP BY 1",
+            "SELECT lower(email) AS _em, "
+            "first(customer_id ORDER BY coalesce(is_stub, false), customer_id) AS _match "
+            "FROM customers WHERE email IS NOT NULL GROUP BY 1",
         )
         ids = ctx.temp("ids", "SELECT customer_id AS _known FROM customers")
         joins = (

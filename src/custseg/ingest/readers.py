@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,18 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def _first_nul(path: Path) -> int | None:
+    """Byte offset of the first NUL byte of a file, if any (memchr speed)."""
+    offset = 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            i = chunk.find(b"\x00")
+            if i >= 0:
+                return offset + i
+            offset += len(chunk)
+    return None
+
+
 def _first_error_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
@@ -199,9 +212,9 @@ def _open_text_head(path: Path, opts: CsvOptions) -> tuple[str, str]:
         opener = gzip.open if compression == "gzip" else open
         with opener(path, "rb") as raw:
             head = raw.read(1 << 16)
-    except (OSError, EOFError) as e:
+    except (OSError, EOFError, zlib.error) as e:
         raise SourceReadError(
-            f"{path}: cannot decompress the file ({_first_error_line(e)}). "
+            f"{path}: cannot decompress the gzip file ({_first_error_line(e)}). "
             "It may be truncated or not really gzip; export it again."
         ) from None
     if b"\x00" in head and opts.encoding != "utf-16":
@@ -231,6 +244,13 @@ def _open_text_head(path: Path, opts: CsvOptions) -> tuple[str, str]:
 
 def _read_csv(con: Any, path: Path, opts: CsvOptions, rel: str) -> RawInput:
     head, compression = _open_text_head(path, opts)
+    if compression == "none" and opts.encoding != "utf-16":
+        nul = _first_nul(path)
+        if nul is not None:
+            raise SourceReadError(
+                f"{path}: the file holds a NUL byte at byte {nul}: it is binary or damaged, not "
+                "CSV text. Export it again (or, for UTF-16 text, set csv.encoding = 'utf-16')."
+            )
     if not head.strip():
         raise SourceReadError(f"{path}: the file has no data: only blank lines. Export it again.")
     reader = csv.reader(io.StringIO(head), delimiter=opts.delimiter, quotechar=opts.quote or None)
@@ -255,8 +275,13 @@ def _read_csv(con: Any, path: Path, opts: CsvOptions, rel: str) -> RawInput:
     rej_t, rej_s = f"{rel}_rej", f"{rel}_rejscan"
     for t in (rej_t, rej_s):
         con.execute(f"DROP TABLE IF EXISTS {_q(t)}")
+    names = header if opts.header else [f"column{i}" for i in range(len(header))]
+    columns = ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names)
+    # every dialect option is given, so DuckDB's sniffer is off: a broken last row is then
+    # a rejected row instead of a file the sniffer refuses
     args = [
-        "all_varchar = true",
+        "auto_detect = false",
+        f"columns = {{{columns}}}",
         f"header = {'true' if opts.header else 'false'}",
         f"delim = {_lit(opts.delimiter)}",
         f"quote = {_lit(opts.quote)}",
@@ -270,9 +295,6 @@ def _read_csv(con: Any, path: Path, opts: CsvOptions, rel: str) -> RawInput:
         "null_padding = false",
         "max_line_size = 10000000",
     ]
-    if opts.header:
-        names = ", ".join(_lit(h) for h in header)
-        args.append(f"names = [{names}]")
     sql = (
         f"CREATE OR REPLACE TEMP TABLE {_q(rel)} AS SELECT *, "
         f"CAST(row_number() OVER () AS BIGINT) AS _row FROM read_csv({_lit(str(path))}, {', '.join(args)})"
@@ -284,10 +306,10 @@ def _read_csv(con: Any, path: Path, opts: CsvOptions, rel: str) -> RawInput:
             f"{path}: cannot parse as CSV: {_first_error_line(e)}. Check the delimiter, quoting and "
             "encoding options under [sources.NAME.csv]."
         ) from None
-    rejects = _csv_rejects(con, rej_t)
-    if len(header) == 1 and opts.header:
+    rejects = _csv_rejects(con, rej_t, opts, expected=len(names))
+    if len(names) == 1:
         # a blank line and an empty one-column record look alike: a blank line is no record
-        con.execute(f"DELETE FROM {_q(rel)} WHERE {_q(header[0])} IS NULL")
+        con.execute(f"DELETE FROM {_q(rel)} WHERE {_q(names[0])} IS NULL")
     if rejects:
         _shift_rows_past_rejects(
             con, rel, rejects, first_data_line=1 + int(opts.header) + opts.skip_rows
@@ -325,7 +347,20 @@ _CSV_REASONS = {
 }
 
 
-def _csv_rejects(con: Any, rej_t: str) -> list[Reject]:
+def _field_count(raw: str, opts: CsvOptions) -> int | None:
+    try:
+        return len(
+            next(
+                csv.reader(
+                    [raw.rstrip("\r\n")], delimiter=opts.delimiter, quotechar=opts.quote or None
+                )
+            )
+        )
+    except (csv.Error, StopIteration):
+        return None
+
+
+def _csv_rejects(con: Any, rej_t: str, opts: CsvOptions, *, expected: int) -> list[Reject]:
     try:
         rows = con.execute(
             f"SELECT line, arg_min(error_type, column_idx), arg_min(error_message, column_idx), "
@@ -335,15 +370,18 @@ def _csv_rejects(con: Any, rej_t: str) -> list[Reject]:
         return []
     out = []
     for line, etype, msg, raw in rows:
-        rule = _CSV_REASONS.get(str(etype).upper(), "malformed_row")
-        out.append(
-            Reject(
-                int(line),
-                "line",
-                f"{rule}: {str(etype).lower()}: {msg}",
-                raw if raw is not None else "",
-            )
-        )
+        raw = raw if raw is not None else ""
+        kind = str(etype).upper()
+        rule = _CSV_REASONS.get(kind, "malformed_row")
+        if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+            n = _field_count(raw, opts)
+            found = f"{n} field(s)" if n is not None else "a different number of fields"
+            detail = f"the row has {found}, the header has {expected}"
+        elif kind == "UNQUOTED VALUE":
+            detail = f"broken quoting ({msg}); the row may be cut short or hold a stray quote"
+        else:
+            detail = str(msg)
+        out.append(Reject(int(line), "line", f"{rule}: {detail}", raw))
     return out
 
 
