@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEMO_TABLES", "write_demo_config"]
+__all__ = ["DEMO_TABLES", "DIRTY_TO_RULE", "reconcile", "write_demo_config"]
 
 DEMO_TABLES = (
     "customers",
@@ -18,6 +18,36 @@ DEMO_TABLES = (
     "campaign_exposures",
     "campaign_outcomes",
 )
+
+
+#: Each kind of dirty row the generator injects -> (table, rule or rules that must catch it).
+DIRTY_TO_RULE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "duplicate_orders": ("orders", ("duplicate_key",)),
+    "bad_dates": ("orders", ("unparseable_value",)),
+    "future_dates": ("orders", ("future_date",)),
+    "unknown_currency": ("orders", ("unknown_currency",)),
+    "unknown_customer": ("orders", ("stub_customer",)),
+    "guest_with_email": ("orders", ("guest_identified", "guest_stub")),
+    "guest_anonymous": ("orders", ("guest_anonymous",)),
+    "negative_price": ("order_lines", ("negative_price",)),
+    "missing_customer_id": ("customers", ("missing_value",)),
+    "duplicate_customers": ("customers", ("duplicate_key",)),
+}
+
+
+def reconcile(manifest: Any, report: Any) -> list[tuple[str, int, int, str]]:
+    """Injected dirty rows against what ingestion found: (kind, injected, found, rules)."""
+    out = []
+    for kind, injected in manifest.dirty.items():
+        table, rules = DIRTY_TO_RULE.get(kind, ("", ()))
+        found = 0
+        for src in report.sources:
+            if src.table != table:
+                continue
+            for bucket in (src.quarantined, src.repaired, src.kept):
+                found += sum(bucket.get(r, 0) for r in rules)
+        out.append((kind, int(injected), found, " + ".join(f"{table}.{r}" for r in rules)))
+    return out
 
 
 def write_demo_config(directory: Path, manifest: Any) -> Path:

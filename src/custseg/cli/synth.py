@@ -8,11 +8,12 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from custseg.cli._common import console, err_console, handle_errors
 from custseg.cli._report import print_report
 from custseg.cli.ingest import run_ingest
-from custseg.demo import DEMO_TABLES, write_demo_config
+from custseg.demo import DEMO_TABLES, reconcile, write_demo_config
 from custseg.exceptions import UsageError
 from custseg.workspace import open_workspace
 
@@ -94,8 +95,20 @@ def register(app: typer.Typer) -> None:
         with open_workspace(directory) as ws:
             report = run_ingest(ws, None)
         print_report(report, console)
-        injected = ", ".join(f"{k} {v:,}" for k, v in m.dirty.items())
-        console.print(f"[dim]The generator injected: {injected}.[/]")
+        t = Table(
+            title="Dirty rows: injected by the generator, found by ingestion", title_justify="left"
+        )
+        for col, just in (
+            ("injected", "left"),
+            ("rows", "right"),
+            ("found", "right"),
+            ("caught by", "left"),
+        ):
+            t.add_column(col, justify=just)  # type: ignore[arg-type]
+        for kind, injected, found, rules in reconcile(m, report):
+            mark = "[green]✓[/]" if found == injected else "[red]✗[/]"
+            t.add_row(kind, f"{injected:,}", f"{found:,} {mark}", rules)
+        console.print(t)
         console.print(
             f"\nWorkspace ready in [bold]{directory}[/]. Try:\n"
             f"  custseg status -w {directory}\n"
