@@ -28,11 +28,9 @@ def test_crm_contacts(ws):
     for rid, (email, iso, name, zip_) in CRM.items():
         assert c[rid]["email"] == email, rid  # 52 was upper case, 57 had spaces
         assert c[rid]["postal_code"] == zip_, rid  # 54/58: leading zero kept without apostrophe
-        # README: ISO code recommended; the name as given is acceptable
-        assert c[rid]["country"] in (iso, name), rid
+        # the schema stores ISO 3166-1 alpha-2: names are mapped to codes
+        assert c[rid]["country"] == iso, (rid, name)
         assert c[rid]["is_stub"] is False
-    # one convention for the whole file
-    assert len({c[r]["country"] == CRM[r][1] for r in CRM}) == 1
 
 
 def test_crm_names_phones_titles_regions_dates(ws):

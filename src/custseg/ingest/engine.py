@@ -166,6 +166,17 @@ def _convert(v: str, dtype: dt.DataType, src_type: str, *, fmt: str | None, tz: 
     raise AssertionError(dtype)  # pragma: no cover
 
 
+def _country(v: str) -> str:
+    """ISO 3166-1 alpha-2 for a country code or a known English name; else the value as given."""
+    from custseg.ingest._countries import COUNTRY_CODES
+
+    pairs = ", ".join(f"{lit(k)}: {lit(c)}" for k, c in sorted(COUNTRY_CODES.items()))
+    return (
+        f"CASE WHEN length({v}) = 2 THEN upper({v}) "
+        f"ELSE coalesce(MAP {{{pairs}}}[lower({v})], {v}) END"
+    )
+
+
 def _typed_select(
     exprs: dict[str, str],
     schema: TableSchema,
@@ -202,6 +213,8 @@ def _typed_select(
         )
         if col.name == "email":
             conv = f"lower({conv})"
+        elif col.name in ("country", "ship_country"):
+            conv = _country(conv)
         typed.append(f"{conv} AS {q(col.name)}")
         label = f"{fmt_prefix}{col.name}"
         if (col.required and check_required) or col.name in extra_required:
