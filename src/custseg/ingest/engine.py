@@ -94,9 +94,6 @@ class _Ctx:
     def scalar(self, sql: str) -> Any:
         return self.con.execute(sql).fetchone()[0]
 
-    def exists_temp(self, name: str) -> bool:
-        return name in self.temps
-
     def exists(self, table: str) -> bool:
         return bool(
             self.scalar(
@@ -381,7 +378,16 @@ def build_batch(
             f"SELECT order_id, _row, {o_names}, {o_reasons_sql} AS _reasons FROM b",
         )
         orders_rel, bad_orders = _order_rules(
-            ctx, o_typed_rel, rates_sql, base, horizon_sql, src, config, report, line_level=True
+            ctx,
+            o_typed_rel,
+            rates_sql,
+            base,
+            horizon_sql,
+            src,
+            config,
+            report,
+            line_level=True,
+            lines=good,
         )
         # lines of quarantined orders follow their order
         con.execute(
@@ -563,6 +569,7 @@ def _order_rules(
     line_level: bool,
     qrel: str | None = None,
     position_kind: str = "row",
+    lines: str | None = None,
 ) -> tuple[str, str]:
     """Order rules: typing reasons (line-level), future date, currency, status, duplicates.
 
@@ -664,37 +671,42 @@ def _order_rules(
     if not line_level:
         good = _dedupe(ctx, good, TABLES["orders"], qrel, position_kind)  # type: ignore[arg-type]
     else:
-        good = _derive_totals(ctx, good, report)
+        assert lines is not None
+        good = _derive_totals(ctx, good, lines, report)
     return good, bad
 
 
-def _derive_totals(ctx: _Ctx, orders: str, report: SourceReport) -> str:
-    """Fill order totals the export lacks from its lines (line-level exports)."""
-    lines = ctx.prefix + "_lines_ok_pre"
-    # the lines table of this batch is the typed good lines; compute sums per order
+def _derive_totals(ctx: _Ctx, orders: str, lines: str, report: SourceReport) -> str:
+    """Fill what a line-level export lacks from its lines.
+
+    ``items_count`` is always exact from the lines. ``subtotal`` and ``total`` are derived
+    only when the export has no total: subtotal = sum(quantity x unit_price) - discount
+    (the order's discount, else the sum of line discounts), total = subtotal + shipping + tax,
+    all in the base currency.
+    """
     cols = _present_cols(ctx, orders, TABLES["orders"])
-    # totals are derived only when the export has none; items_count is always exact from lines
+    # lines quarantined later for a negative price are left out of the sums
     need = ["items_count"] if "items_count" not in cols else []
     if "total" not in cols:
         need += [c for c in ("subtotal", "total") if c not in cols]
     if not need:
         return orders
-    good_lines = ctx.prefix + (
-        "_typed_ln_ok" if ctx.exists_temp(ctx.prefix + "_typed_ln_ok") else "_typed_ok"
-    )
-    has_disc = "discount" in [r[0] for r in ctx.con.execute(f"DESCRIBE {q(good_lines)}").fetchall()]
-    line_disc = "sum(coalesce(discount, 0))" if has_disc else "0"
+    line_cols = [r[0] for r in ctx.con.execute(f"DESCRIBE {q(lines)}").fetchall()]
+    line_disc = "sum(coalesce(discount, 0))" if "discount" in line_cols else "0"
     sums = ctx.temp(
         "lsum",
         f"SELECT order_id, sum(quantity * unit_price) AS gross, {line_disc} AS ldisc, "
-        f"sum(CASE WHEN quantity > 0 THEN quantity ELSE 0 END) AS units FROM {q(good_lines)} GROUP BY order_id",
+        f"sum(CASE WHEN quantity > 0 THEN quantity ELSE 0 END) AS units "
+        f"FROM {q(lines)} WHERE NOT coalesce(unit_price < 0, false) GROUP BY order_id",
     )
-    del lines
-    order_disc = "coalesce(o.discount, s.ldisc)" if "discount" in cols else "s.ldisc"
+    # order money is already in the base currency; line sums are still in the order's currency
+    disc = (
+        "coalesce(o.discount, s.ldisc * o.fx_rate)" if "discount" in cols else "s.ldisc * o.fx_rate"
+    )
     sub = (
         "o.subtotal"
         if "subtotal" in cols
-        else f"CAST(round(s.gross * o.fx_rate - {order_disc} * (CASE WHEN {'o.discount' if 'discount' in cols else 'NULL'} IS NULL THEN o.fx_rate ELSE 1 END), 2) AS DECIMAL(18,2))"
+        else f"CAST(round(s.gross * o.fx_rate - {disc}, 2) AS DECIMAL(18,2))"
     )
     extra = []
     if "subtotal" in need:
@@ -703,7 +715,7 @@ def _derive_totals(ctx: _Ctx, orders: str, report: SourceReport) -> str:
         ship = "coalesce(o.shipping, 0)" if "shipping" in cols else "0"
         tax = "coalesce(o.tax, 0)" if "tax" in cols else "0"
         extra.append(f"CAST({sub} + {ship} + {tax} AS DECIMAL(18,2)) AS total")
-    if "items_count" not in cols:
+    if "items_count" in need:
         extra.append("CAST(s.units AS BIGINT) AS items_count")
     out = ctx.temp(
         "o_tot",
