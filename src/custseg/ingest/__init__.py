@@ -138,12 +138,13 @@ def _load_one(
                 raise LoadError(
                     f"{where}: the load failed ({msg}); the workspace keeps its previous state."
                 ) from None
-        for t in batch.temp_tables:
-            con.execute(f'DROP TABLE IF EXISTS "{t}"')
+        for kind, t in batch.temp_tables:
+            con.execute(f'DROP {kind} IF EXISTS "{t}"')
     finally:
         for t in (raw.relation, f"{raw.relation}_rej", f"{raw.relation}_rejscan"):
             try:
-                con.execute(f'DROP TABLE IF EXISTS "{t}"')
+                kind = "VIEW" if t == raw.relation and raw.is_view else "TABLE"
+                con.execute(f'DROP {kind} IF EXISTS "{t}"')
             except Exception:  # noqa: BLE001
                 log.debug("could not drop %s", t)
     report.seconds = time.perf_counter() - t0

@@ -74,7 +74,7 @@ class Batch:
     quarantine: str  # temp table: position, position_kind, rule, reason, raw
     stubs: str | None
     report: SourceReport
-    temp_tables: list[str] = field(default_factory=list)
+    temp_tables: list[tuple[str, str]] = field(default_factory=list)  # (TABLE|VIEW, name)
 
 
 class _Ctx:
@@ -83,12 +83,20 @@ class _Ctx:
     def __init__(self, con: Any, prefix: str) -> None:
         self.con = con
         self.prefix = prefix
-        self.temps: list[str] = []
+        self.temps: list[tuple[str, str]] = []
 
     def temp(self, suffix: str, select_sql: str) -> str:
+        """A temporary table: for steps that are costly or read several times."""
         name = f"{self.prefix}_{suffix}"
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS {select_sql}")
-        self.temps.append(name)
+        self.temps.append(("TABLE", name))
+        return name
+
+    def view(self, suffix: str, select_sql: str) -> str:
+        """A temporary view: for cheap steps (filters, renames) read once or twice."""
+        name = f"{self.prefix}_{suffix}"
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {q(name)} AS {select_sql}")
+        self.temps.insert(0, ("VIEW", name))  # views are dropped before their tables
         return name
 
     def scalar(self, sql: str) -> Any:
@@ -184,8 +192,8 @@ def _typed_select(
     fmt_prefix: str = "",
     check_required: bool = True,
     extra_required: tuple[str, ...] = (),
-) -> tuple[list[str], list[str], list[str]]:
-    """(clean selects, typed selects, reason expressions) for the mapped columns.
+) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    """(clean selects, typed selects, (condition, message) reasons) for the mapped columns.
 
     Typed selects read the ``v:<column>`` clean values; reasons read both the clean
     value and the typed column, so a query selects them in two steps (the conversion
@@ -215,22 +223,38 @@ def _typed_select(
         typed.append(f"{conv} AS {q(col.name)}")
         label = f"{fmt_prefix}{col.name}"
         if (col.required and check_required) or col.name in extra_required:
-            reasons.append(
-                f"CASE WHEN {q(vcol)} IS NULL THEN {lit(f'missing_value: {label} is empty')} END"
-            )
+            reasons.append((f"{q(vcol)} IS NULL", lit(f"missing_value: {label} is empty")))
         reasons.append(
-            f"CASE WHEN {q(vcol)} IS NOT NULL AND {q(col.name)} IS NULL THEN "
-            f"'unparseable_value: {label}: cannot read ''' || left(CAST({q(vcol)} AS VARCHAR), 80) || "
-            f"''' as {col.type_name}' END"
+            (
+                f"{q(vcol)} IS NOT NULL AND {q(col.name)} IS NULL",
+                f"'unparseable_value: {label}: cannot read ''' || "
+                f"left(CAST({q(vcol)} AS VARCHAR), 80) || ''' as {col.type_name}'",
+            )
         )
         if col.dtype.is_string() and key_like:
             reasons.append(
-                f"CASE WHEN regexp_matches(CAST({q(vcol)} AS VARCHAR), '^[0-9]+(\\.[0-9]+)?[eE]\\+?[0-9]+$') "
-                f"THEN 'lost_id: {label} ''' || CAST({q(vcol)} AS VARCHAR) || "
-                "''' is in scientific notation (a spreadsheet rounded it); export the file again "
-                "without opening it in Excel' END"
+                (
+                    f"regexp_matches(CAST({q(vcol)} AS VARCHAR), "
+                    "'^[0-9]+(\\.[0-9]+)?[eE]\\+?[0-9]+$')",
+                    f"'lost_id: {label} ''' || CAST({q(vcol)} AS VARCHAR) || "
+                    "''' is in scientific notation (a spreadsheet rounded it); export the file "
+                    "again without opening it in Excel'",
+                )
             )
     return cleans, typed, reasons
+
+
+def _reasons_sql(reasons: list[tuple[str, str]]) -> str:
+    """The list of failed rules of a row, or NULL when it passes them all.
+
+    The conditions are checked first with a plain OR, and the list of messages is built
+    only for the rows that fail one (2-4x faster than building it for every row).
+    """
+    if not reasons:
+        return "CAST(NULL AS VARCHAR[])"
+    any_failed = " OR ".join(f"({c})" for c, _ in reasons)
+    items = ", ".join(f"CASE WHEN {c} THEN {m} END" for c, m in reasons)
+    return f"CASE WHEN {any_failed} THEN list_filter([{items}], x -> x IS NOT NULL) END"
 
 
 def _expr_types(ctx: _Ctx, raw: RawInput, exprs: dict[str, str], source: str) -> dict[str, str]:
@@ -316,10 +340,11 @@ def build_batch(
         """Move rows of ``rel`` matching ``cond`` to the quarantine; return the rest."""
         con.execute(
             f"INSERT INTO {q(qrel)} SELECT _row, {lit(raw.position_kind)}, {rule_sql}, {reason_sql}, "
-            f"NULL FROM {q(rel)} WHERE {cond}"
+            f"NULL FROM {q(rel)} WHERE coalesce({cond}, false)"
         )
-        return ctx.temp(
-            f"{rel[len(prefix) + 1 :]}_ok", f"SELECT * FROM {q(rel)} WHERE NOT ({cond})"
+        return ctx.view(
+            f"{rel[len(prefix) + 1 :]}_ok",
+            f"SELECT * FROM {q(rel)} WHERE NOT coalesce({cond}, false)",
         )
 
     # 1. typed rows -------------------------------------------------------------------
@@ -338,7 +363,7 @@ def build_batch(
         o_cleans, o_typed, o_reasons = _typed_select(
             o_exprs, TABLES["orders"], o_types, rm, src, fmt_prefix="orders.", check_required=True
         )
-    reasons_sql = f"list_filter([{', '.join(reasons) or 'NULL'}], x -> x IS NOT NULL)"
+    reasons_sql = _reasons_sql(reasons)
     names = ", ".join(q(c.name) for c in schema.columns if c.name in rm.exprs) or "NULL AS _none"
     typed_rel = ctx.temp(
         "typed",
@@ -348,14 +373,14 @@ def build_batch(
     )
     if table == "order_lines" and "line_no" not in rm.exprs and "order_id" in rm.exprs:
         # lines are numbered in source order within their order, before any is quarantined
-        typed_rel = ctx.temp(
+        typed_rel = ctx.view(
             "typed_ln",
             f"SELECT *, CAST(row_number() OVER (PARTITION BY order_id ORDER BY _row) AS BIGINT) "
             f"AS line_no FROM {q(typed_rel)}",
         )
     good = quarantine(
         typed_rel,
-        "len(_reasons) > 0",
+        "_reasons IS NOT NULL",
         "split_part(_reasons[1], ':', 1)",
         "array_to_string(_reasons, '; ')",
     )
@@ -370,7 +395,7 @@ def build_batch(
             f"SELECT t.order_id AS order_id, min(r._row) AS _row, {', '.join(o_cleans)} "
             f"FROM {q(raw.relation)} r JOIN {q(good)} t USING (_row) GROUP BY t.order_id",
         )
-        o_reasons_sql = f"list_filter([{', '.join(o_reasons) or 'NULL'}], x -> x IS NOT NULL)"
+        o_reasons_sql = _reasons_sql(o_reasons)
         o_names = ", ".join(q(c.name) for c in TABLES["orders"].columns if c.name in o_exprs)
         o_typed_rel = ctx.temp(
             "otyped",
@@ -395,7 +420,7 @@ def build_batch(
             f"'order ' || l.order_id || ': ' || b.reason, NULL FROM {q(good)} l "
             f"JOIN {q(bad_orders)} b USING (order_id)"
         )
-        good = ctx.temp(
+        good = ctx.view(
             "lines_ok",
             f"SELECT l.*, o.fx_rate AS _fx FROM {q(good)} l JOIN {q(orders_rel)} o USING (order_id)",
         )
@@ -436,7 +461,7 @@ def build_batch(
                 if c in present
             ]
             concat = ", ".join(f"coalesce(CAST({q(c)} AS VARCHAR), '')" for c in fields)
-            good = ctx.temp(
+            good = ctx.view(
                 "ev", f"SELECT *, md5(concat_ws('|', {concat})) AS event_id FROM {q(good)}"
             )
             present.append("event_id")
@@ -467,7 +492,7 @@ def build_batch(
         )
         if line_level:
             # orders quarantined for unknown customers take their lines along
-            good = ctx.temp(
+            good = ctx.view(
                 "lines_final",
                 f"SELECT l.* FROM {q(good)} l WHERE l.order_id IN (SELECT order_id FROM {q(target_orders)})",
             )
@@ -476,6 +501,14 @@ def build_batch(
             good = target_orders
 
     relations[table] = good
+    if table == "customers":
+        relations[table] = ctx.view("cust_final", f"SELECT *, false AS is_stub FROM {q(good)}")
+    # what will be loaded is computed once: the counts below and the store read it
+    views = {name for kind, name in ctx.temps if kind == "VIEW"}
+    for t, rel in list(relations.items()):
+        if rel in views:
+            relations[t] = ctx.temp(f"final_{t}", f"SELECT * FROM {q(rel)}")
+    good = relations[table]
     # 6. kept-as-is counts ------------------------------------------------------------------
     if table == "order_lines":
         report.add("return_line", ctx.scalar(f"SELECT count(*) FROM {q(good)} WHERE quantity < 0"))
@@ -490,9 +523,6 @@ def build_batch(
                 "refunded_order",
                 ctx.scalar(f"SELECT count(*) FROM {q(o)} WHERE status IN ('refunded', 'returned')"),
             )
-    if table == "customers":
-        good = ctx.temp("cust_final", f"SELECT *, false AS is_stub FROM {q(good)}")
-        relations[table] = good
 
     # 7. raw text of quarantined rows -----------------------------------------------------------
     packed = ", ".join(f"{lit(c)}: r.{q(c)}" for c in raw.columns) or "'_': NULL"
@@ -522,8 +552,13 @@ def _dedupe(ctx: _Ctx, rel: str, schema: TableSchema, qrel: str, kind: str) -> s
     key = [k for k in schema.key if k in cols]
     if len(key) != len(schema.key):
         return rel
-    order = [f"{q(c)} DESC NULLS LAST" for c in schema.survivor_order if c in cols] + ["_row DESC"]
     part = ", ".join(q(k) for k in key)
+    repeated = ctx.scalar(
+        f"SELECT count(*) FROM (SELECT 1 FROM {q(rel)} GROUP BY {part} HAVING count(*) > 1)"
+    )
+    if not repeated:
+        return rel
+    order = [f"{q(c)} DESC NULLS LAST" for c in schema.survivor_order if c in cols] + ["_row DESC"]
     ranked = ctx.temp(
         f"rk_{schema.name}",
         f"SELECT *, row_number() OVER (PARTITION BY {part} ORDER BY {', '.join(order)}) AS _rank, "
@@ -536,7 +571,7 @@ def _dedupe(ctx: _Ctx, rel: str, schema: TableSchema, qrel: str, kind: str) -> s
         f"'duplicate_key: {', '.join(key)} = ' || {keytxt} || ' also at {kind} ' || _kept || "
         f"', which is kept (newest, then last row wins)', NULL FROM {q(ranked)} WHERE _rank > 1"
     )
-    return ctx.temp(
+    return ctx.view(
         f"dd_{schema.name}", f"SELECT * EXCLUDE (_rank, _kept) FROM {q(ranked)} WHERE _rank = 1"
     )
 
@@ -589,7 +624,7 @@ def _order_rules(
     if line_level:
         checks.append(
             (
-                "len(_reasons) > 0",
+                "_reasons IS NOT NULL",
                 "split_part(_reasons[1], ':', 1)",
                 "array_to_string(_reasons, '; ')",
             )
@@ -622,7 +657,7 @@ def _order_rules(
                 "once converted to the base currency'",
             )
         )
-    staged = ctx.temp("o_cur", f"SELECT *, {cur_expr} AS {cur} FROM {q(rel)}")
+    staged = ctx.view("o_cur", f"SELECT *, {cur_expr} AS {cur} FROM {q(rel)}")
     case_rule = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r, _ in checks) + " END"
     case_reason = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, _, m in checks) + " END"
     flagged = ctx.temp(
@@ -663,7 +698,7 @@ def _order_rules(
     ]
     if "status" in cols:
         sel.append(f"{status_sql} AS status")
-    good = ctx.temp("o_good", f"SELECT {', '.join(sel)} FROM {q(flagged)} WHERE _rule IS NULL")
+    good = ctx.view("o_good", f"SELECT {', '.join(sel)} FROM {q(flagged)} WHERE _rule IS NULL")
     report.add(
         "currency_converted",
         ctx.scalar(f"SELECT count(*) FROM {q(good)} WHERE original_currency <> {lit(base)}"),
@@ -717,7 +752,7 @@ def _derive_totals(ctx: _Ctx, orders: str, lines: str, report: SourceReport) -> 
         extra.append(f"CAST({sub} + {ship} + {tax} AS DECIMAL(18,2)) AS total")
     if "items_count" in need:
         extra.append("CAST(s.units AS BIGINT) AS items_count")
-    out = ctx.temp(
+    out = ctx.view(
         "o_tot",
         f"SELECT o.*, {', '.join(extra)} FROM {q(orders)} o LEFT JOIN {q(sums)} s USING (order_id)",
     )
@@ -769,11 +804,11 @@ def _line_rules(
         f"'negative_price: unit_price ' || CAST(unit_price AS VARCHAR) || ' < 0 (a return is a negative quantity)', NULL "
         f"FROM {q(rel)} WHERE unit_price < 0"
     )
-    rel = ctx.temp("l_np", f"SELECT * FROM {q(rel)} WHERE NOT (unit_price < 0)")
+    rel = ctx.view("l_np", f"SELECT * FROM {q(rel)} WHERE NOT coalesce(unit_price < 0, false)")
     money = [m for m in ("unit_price", "discount") if m in present]
     if line_level:
         conv = ", ".join(f"CAST(round({q(m)} * _fx, 2) AS DECIMAL(18,2)) AS {q(m)}" for m in money)
-        return ctx.temp("l_fx", f"SELECT * EXCLUDE (_fx) REPLACE ({conv}) FROM {q(rel)}")
+        return ctx.view("l_fx", f"SELECT * EXCLUDE (_fx) REPLACE ({conv}) FROM {q(rel)}")
     # lines loaded on their own: the order must exist; money follows the order's currency
     if ctx.exists("orders"):
         con.execute(
@@ -789,7 +824,7 @@ def _line_rules(
         conv = ", ".join(
             f"CAST(round(l.{q(m)} * {rate}, 2) AS DECIMAL(18,2)) AS {q(m)}" for m in money
         )
-        return ctx.temp(
+        return ctx.view(
             "l_known",
             f"SELECT l.* REPLACE ({conv}) FROM {q(rel)} l JOIN orders o USING (order_id)"
             if conv
@@ -799,7 +834,7 @@ def _line_rules(
         f"INSERT INTO {q(qrel)} SELECT _row, {lit(kind)}, 'unknown_order', "
         f"'unknown_order: order ' || order_id || ' is not loaded (no orders yet); load orders first', NULL FROM {q(rel)}"
     )
-    return ctx.temp("l_none", f"SELECT * FROM {q(rel)} WHERE false")
+    return ctx.view("l_none", f"SELECT * FROM {q(rel)} WHERE false")
 
 
 def _resolve_customers(
@@ -820,16 +855,16 @@ def _resolve_customers(
     known = ctx.exists("customers")
     cust_sel = "customer_id" if has_cust else "CAST(NULL AS VARCHAR)"
     email_sel = "lower(trim(email))" if has_email else "CAST(NULL AS VARCHAR)"
-    base = ctx.temp("g0", f"SELECT *, {cust_sel} AS _cid, {email_sel} AS _em FROM {q(orders)}")
+    base = ctx.view("g0", f"SELECT *, {cust_sel} AS _cid, {email_sel} AS _em FROM {q(orders)}")
     if known:
         # e-mail -> customer id: a real customer before a stub, then the smallest id
-        emails = ctx.temp(
+        emails = ctx.view(
             "emails",
             "SELECT lower(email) AS _em, "
             "first(customer_id ORDER BY coalesce(is_stub, false), customer_id) AS _match "
             "FROM customers WHERE email IS NOT NULL GROUP BY 1",
         )
-        ids = ctx.temp("ids", "SELECT customer_id AS _known FROM customers")
+        ids = ctx.view("ids", "SELECT customer_id AS _known FROM customers")
         joins = (
             f"LEFT JOIN {q(emails)} e ON e._em = b._em AND b._cid IS NULL "
             f"LEFT JOIN {q(ids)} k ON k._known = b._cid"

@@ -77,7 +77,7 @@ class RawInput:
     rejects: list[Reject] = field(default_factory=list)
     source_file: str = ""
     position_kind: str = "row"
-    tmp_files: list[str] = field(default_factory=list)
+    is_view: bool = False
 
 
 def _q(name: str) -> str:
@@ -390,11 +390,13 @@ def _csv_rejects(con: Any, rej_t: str, opts: CsvOptions, *, expected: int) -> li
 
 def _read_parquet(con: Any, path: Path, rel: str) -> RawInput:
     try:
+        # a view: Parquet is cheap to scan again, so nothing is copied before typing
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_q(rel)} AS SELECT * EXCLUDE (file_row_number), "
+            f"CREATE OR REPLACE TEMP VIEW {_q(rel)} AS SELECT * EXCLUDE (file_row_number), "
             f"CAST(file_row_number + 1 AS BIGINT) AS _row FROM read_parquet({_lit(str(path))}, "
             "file_row_number = true)"
         )
+        con.execute(f"SELECT count(*) FROM {_q(rel)}").fetchone()  # fail here if unreadable
     except Exception as e:  # noqa: BLE001
         raise SourceReadError(
             f"{path}: cannot read as Parquet: {_first_error_line(e)}. The file may be truncated "
@@ -402,7 +404,7 @@ def _read_parquet(con: Any, path: Path, rel: str) -> RawInput:
         ) from None
     cols, types = _describe(con, rel)
     rows = con.execute(f"SELECT count(*) FROM {_q(rel)}").fetchone()[0]
-    return RawInput(rel, cols, types, rows, [], str(path), "record")
+    return RawInput(rel, cols, types, rows, [], str(path), "record", is_view=True)
 
 
 # --------------------------------------------------------------------------- JSON

@@ -68,7 +68,10 @@ def _upsert(con: Any, table: str, batch_rel: str) -> tuple[int, int]:
     schema = TABLES[table]
     batch_cols = {r[0] for r in con.execute(f"DESCRIBE {q(batch_rel)}").fetchall()}
     cols = [c.name for c in schema.columns if c.name in batch_cols]
-    if schema.replace_by:
+    empty = con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {q(table)})").fetchone()[0]
+    if empty:
+        updated = 0
+    elif schema.replace_by:
         match = f"t.{q(schema.replace_by)} IN (SELECT {q(schema.replace_by)} FROM {q(batch_rel)})"
         key_match = " AND ".join(f"b.{q(k)} = t.{q(k)}" for k in schema.key)
         updated = con.execute(
@@ -100,6 +103,8 @@ def write_batch(
 ) -> None:
     """Write a batch in one transaction; on any error roll back and re-raise."""
     report = batch.report
+    # row order in the stored tables carries no meaning: let DuckDB insert in parallel
+    con.execute("SET preserve_insertion_order = false")
     con.execute("BEGIN TRANSACTION")
     try:
         ensure_tables(con)
@@ -142,9 +147,11 @@ def write_batch(
             ],
         )
         con.execute("COMMIT")
+        con.execute("SET preserve_insertion_order = true")
     except BaseException:
         try:
             con.execute("ROLLBACK")
+            con.execute("SET preserve_insertion_order = true")
         except Exception:  # noqa: BLE001
             log.debug("rollback failed", exc_info=True)
         raise
