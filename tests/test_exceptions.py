@@ -7,10 +7,12 @@ import pytest
 import custseg.exceptions as exc_mod
 from custseg.exceptions import (
     ConfigError,
+    ConvergenceError,
     CustsegError,
     DataError,
     LoadError,
     MappingError,
+    NotFittedError,
     SchemaError,
     SourceReadError,
     UsageError,
@@ -27,6 +29,8 @@ TREE = {
     SchemaError: (DataError, 1, True),
     SourceReadError: (DataError, 1, True),
     LoadError: (CustsegError, 1, False),
+    NotFittedError: (CustsegError, 2, True),
+    ConvergenceError: (CustsegError, 1, False),
 }
 
 
@@ -66,6 +70,10 @@ def test_caught_as_custseg_error_with_its_message(cls: type[CustsegError]) -> No
         raise cls("what was seen; what to do")
     assert str(info.value) == "what was seen; what to do"
     assert type(info.value) is cls
+
+
+def test_not_fitted_is_also_an_attribute_error_like_sklearns() -> None:
+    assert issubclass(NotFittedError, AttributeError)
 
 
 def test_siblings_are_distinct() -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 from custseg.config import Config, load_config, resolve
 from custseg.exceptions import (
     ConfigError,
+    ConvergenceError,
     CustsegError,
     DataError,
     LoadError,
     MappingError,
+    NotFittedError,
     SchemaError,
     SourceReadError,
     UsageError,
@@ -28,11 +30,13 @@ __version__ = "0.1.0"
 __all__ = [
     "Config",
     "ConfigError",
+    "ConvergenceError",
     "CustsegError",
     "DataError",
     "LoadError",
     "LoadReport",
     "MappingError",
+    "NotFittedError",
     "SchemaError",
     "SourceReadError",
     "SourceReport",

@@ -15,7 +15,9 @@ Tree::
     ├── DataError (ValueError)           input data that cannot be loaded      exit 1
     │   ├── SchemaError                  required columns missing, wrong shape
     │   └── SourceReadError              the file or database cannot be read
-    └── LoadError                        a load failed; the previous state is kept   exit 1
+    ├── LoadError                        a load failed; the previous state is kept   exit 1
+    ├── NotFittedError (ValueError, AttributeError)   a model used before fit/load  exit 2
+    └── ConvergenceError                 a model fit did not converge; says what to try
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ __all__ = [
     "SchemaError",
     "SourceReadError",
     "LoadError",
+    "NotFittedError",
+    "ConvergenceError",
 ]
 
 
@@ -75,3 +79,17 @@ class SourceReadError(DataError):
 
 class LoadError(CustsegError):
     """A load failed part way; the workspace keeps its previous state."""
+
+
+class NotFittedError(CustsegError, ValueError, AttributeError):
+    """A model was used for prediction before it was fitted (or loaded).
+
+    It also inherits :class:`ValueError` and :class:`AttributeError`, like
+    scikit-learn's ``NotFittedError``, so code that catches those keeps working.
+    """
+
+    exit_code = 2
+
+
+class ConvergenceError(CustsegError):
+    """Maximum likelihood did not converge; the message says what to try."""
