@@ -224,16 +224,19 @@ def _typed_select(
         label = f"{fmt_prefix}{col.name}"
         if (col.required and check_required) or col.name in extra_required:
             reasons.append((f"{q(vcol)} IS NULL", lit(f"missing_value: {label} is empty")))
-        reasons.append(
-            (
-                f"{q(vcol)} IS NOT NULL AND {q(col.name)} IS NULL",
-                f"'unparseable_value: {label}: cannot read ''' || "
-                f"left(CAST({q(vcol)} AS VARCHAR), 80) || ''' as {col.type_name}'",
+        if not col.dtype.is_string():  # text always reads as text
+            reasons.append(
+                (
+                    f"{q(vcol)} IS NOT NULL AND {q(col.name)} IS NULL",
+                    f"'unparseable_value: {label}: cannot read ''' || "
+                    f"left(CAST({q(vcol)} AS VARCHAR), 80) || ''' as {col.type_name}'",
+                )
             )
-        )
         if col.dtype.is_string() and key_like:
             reasons.append(
                 (
+                    # the substring test is cheap and lets the regexp run on few rows
+                    f"(contains({q(vcol)}, 'E') OR contains({q(vcol)}, 'e')) AND "
                     f"regexp_matches(CAST({q(vcol)} AS VARCHAR), "
                     "'^[0-9]+(\\.[0-9]+)?[eE]\\+?[0-9]+$')",
                     f"'lost_id: {label} ''' || CAST({q(vcol)} AS VARCHAR) || "
