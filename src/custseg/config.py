@@ -33,6 +33,9 @@ __all__ = [
     "SourceConfig",
     "IngestConfig",
     "WorkspaceSection",
+    "Warehouse",
+    "FeaturesConfig",
+    "ClvConfig",
     "Config",
     "load_config",
     "resolve",
@@ -186,6 +189,36 @@ class IngestConfig(_Strict):
         return v
 
 
+class Warehouse(_Strict):
+    """A fulfilment location (for distances and regional fulfilment)."""
+
+    name: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class FeaturesConfig(_Strict):
+    """``[features]``: inputs of the customer feature build."""
+
+    warehouses: list[Warehouse] = Field(default_factory=list)
+    attribute_keys: list[str] = Field(
+        default_factory=lambda: ["interest", "values", "lifestyle", "price_sensitivity"],
+        description="Keys of the attributes table pivoted to columns (attr_<key>).",
+    )
+    bulk_units: int = Field(
+        default=20, ge=1, description="Units per order from which an order is bulk."
+    )
+
+
+class ClvConfig(_Strict):
+    """``[clv]``: the CLV and churn models added to customer_features."""
+
+    enabled: bool = True
+    horizon_days: int = Field(default=365, ge=1)
+    annual_discount_rate: float = Field(default=0.10, ge=0, lt=1)
+    penalizer: float = Field(default=0.0, ge=0)
+
+
 class WorkspaceSection(_Strict):
     """``[workspace]``: name, backend and currency."""
 
@@ -223,6 +256,8 @@ class Config(_Strict):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     mappings: dict[str, MappingConfig] = Field(default_factory=dict)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    clv: ClvConfig = Field(default_factory=ClvConfig)
 
 
 # --------------------------------------------------------------------------- loading

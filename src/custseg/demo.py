@@ -71,6 +71,15 @@ def write_demo_config(directory: Path, manifest: Any) -> Path:
         for cur, rate in sorted(manifest.fx_rates.items())
         if cur != manifest.base_currency
     ]
+    lines += [
+        "",
+        "[features]",
+        "warehouses = [",
+        '    { name = "newark", lat = 40.73, lon = -74.17 },',
+        '    { name = "reno", lat = 39.53, lon = -119.81 },',
+        '    { name = "venlo", lat = 51.37, lon = 6.17 },',
+        "]",
+    ]
     for table in DEMO_TABLES:
         if table not in manifest.files:
             continue
