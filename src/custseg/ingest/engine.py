@@ -860,7 +860,8 @@ def _resolve_customers(
     email_sel = "lower(trim(email))" if has_email else "CAST(NULL AS VARCHAR)"
     base = ctx.view("g0", f"SELECT *, {cust_sel} AS _cid, {email_sel} AS _em FROM {q(orders)}")
     if known:
-        # e-mail -> customer id: a real customer before a stub, then the smallest id
+        # e-mail -> customer id: a real customer before a stub, then the smallest id.
+        # Plain equi-joins: a one-sided condition in ON would stop DuckDB from hash joining.
         emails = ctx.view(
             "emails",
             "SELECT lower(email) AS _em, "
@@ -869,8 +870,7 @@ def _resolve_customers(
         )
         ids = ctx.view("ids", "SELECT customer_id AS _known FROM customers")
         joins = (
-            f"LEFT JOIN {q(emails)} e ON e._em = b._em AND b._cid IS NULL "
-            f"LEFT JOIN {q(ids)} k ON k._known = b._cid"
+            f"LEFT JOIN {q(emails)} e ON e._em = b._em LEFT JOIN {q(ids)} k ON k._known = b._cid"
         )
     else:
         joins = (
