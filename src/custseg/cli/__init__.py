@@ -7,6 +7,7 @@ import os
 
 import typer
 
+from custseg.cli import features as _features
 from custseg.cli import ingest as _ingest
 from custseg.cli import synth as _synth
 from custseg.cli import workspace as _workspace
@@ -21,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _mod in (_workspace, _ingest, _synth):
+for _mod in (_workspace, _ingest, _features, _synth):
     _mod.register(app)
 
 

@@ -109,8 +109,16 @@ def register(app: typer.Typer) -> None:
             mark = "[green]✓[/]" if found == injected else "[red]✗[/]"
             t.add_row(kind, f"{injected:,}", f"{found:,} {mark}", rules)
         console.print(t)
+        console.rule("[bold]3. Customer features, RFM groups, CLV and churn")
+        from custseg.cli.features import features_summary, print_features_summary
+        from custseg.features import materialize
+
+        with open_workspace(directory) as ws:
+            materialize(ws)
+            print_features_summary(features_summary(ws), console)
         console.print(
             f"\nWorkspace ready in [bold]{directory}[/]. Try:\n"
             f"  custseg status -w {directory}\n"
-            f"  custseg quarantine -w {directory}"
+            f"  custseg quarantine -w {directory}\n"
+            f"  custseg features -w {directory} --as-of 2025-01-01"
         )

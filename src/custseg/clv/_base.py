@@ -47,6 +47,10 @@ _LOG_BOUND = 30.0
 #: even if the line search stopped with a warning (it does so at the noise floor).
 _GRAD_ACCEPT = 1e-5
 
+#: Below this, a line search that gave up is restarted once; if the restart cannot lower
+#: the objective either, the fit is accepted as being at the noise floor.
+_GRAD_RETRY = 1e-3
+
 _REGISTRY: dict[str, type[CLVModel]] = {}
 
 
@@ -358,6 +362,22 @@ class CLVModel:
             options={"maxiter": self.max_iter, "ftol": self.tol, "gtol": self.tol},
         )
         grad_max = float(np.max(np.abs(res.jac))) if res.jac is not None else np.inf
+        if not res.success and np.isfinite(res.fun) and grad_max <= _GRAD_RETRY:
+            # The line search gave up near the optimum: restart once from there. If the
+            # restart cannot move either, the fit is at the numerical floor.
+            first = res
+            res = optimize.minimize(
+                self._objective,
+                first.x,
+                args=(stats, counts, False),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(-_LOG_BOUND, _LOG_BOUND)] * x0.size,
+                options={"maxiter": self.max_iter, "ftol": self.tol, "gtol": self.tol},
+            )
+            grad_max = float(np.max(np.abs(res.jac))) if res.jac is not None else np.inf
+            if not res.success and grad_max <= _GRAD_RETRY and res.fun >= first.fun - 1e-12:
+                grad_max = min(grad_max, _GRAD_ACCEPT)
         at_bound = np.abs(res.x) >= _LOG_BOUND - 1e-6
         converged = bool(np.isfinite(res.fun) and (res.success or grad_max <= _GRAD_ACCEPT))
         if converged and at_bound.any():

@@ -176,8 +176,8 @@ def build(
     Parameters
     ----------
     workspace
-        A :class:`custseg.workspace.Workspace`; its backend and ``[features]`` config
-        are used.
+        A :class:`custseg.workspace.Workspace`; its backend, ``[features]`` and ``[clv]``
+        config are used.
     as_of
         Only orders, events and attributes at or before this date (whole day, UTC) or
         instant count. Default: the date of the latest order in the data.
@@ -187,17 +187,39 @@ def build(
     Returns
     -------
     ir.Table
-        One row per customer (every row of ``customers``), unique ``customer_id``.
-        Nothing is executed except two small queries (the default as-of and the
-        top categories).
+        One row per customer (every row of ``customers``), unique ``customer_id``: the
+        feature families, the RFM scores and group (:func:`custseg.segments.score_rfm`)
+        and, when ``[clv] enabled``, the predictive columns
+        (:func:`custseg.features.predictive.add_predictions`). Small queries run to fit
+        the models and find the top categories; the rest stays lazy.
     """
+    base, as_of_date = _base(workspace, as_of=as_of, lookback_days=lookback_days)
+    return _enrich(workspace, base, as_of_date)
+
+
+def _base(
+    workspace: Any, *, as_of: date | datetime | None, lookback_days: int
+) -> tuple[ir.Table, date]:
     con = workspace.connect()
     tables = {n: _table(con, n) for n in _INPUTS}
     if as_of is None:
         as_of = default_as_of(tables["orders"])
-    return build_from_tables(
+    base = build_from_tables(
         tables, as_of=as_of, config=workspace.config.features, lookback_days=lookback_days
     )
+    as_of_date = as_of.date() if isinstance(as_of, datetime) else as_of
+    return base, as_of_date
+
+
+def _enrich(workspace: Any, table: ir.Table, as_of: date) -> ir.Table:
+    """RFM scores and group, then the predictive columns."""
+    from custseg.features.predictive import add_predictions
+    from custseg.segments.rfm import score_rfm
+
+    table = score_rfm(table)
+    if workspace.config.clv.enabled:
+        table, _ = add_predictions(table, config=workspace.config.clv, as_of=as_of)
+    return table
 
 
 def materialize(
@@ -208,11 +230,16 @@ def materialize(
 ) -> int:
     """Write ``customer_features`` into the workspace backend (overwrite); return its rows.
 
-    Parameters are those of :func:`build`.
+    The feature families are computed once into a temporary table; the RFM scores and the
+    predictive models are then computed from it. Parameters are those of :func:`build`.
     """
-    expr = build(workspace, as_of=as_of, lookback_days=lookback_days)
     con = workspace.connect()
-    con.create_table(FEATURES_TABLE, expr, overwrite=True)
+    base, as_of_date = _base(workspace, as_of=as_of, lookback_days=lookback_days)
+    staged = con.create_table("_customer_features_base", base, temp=True, overwrite=True)
+    try:
+        con.create_table(FEATURES_TABLE, _enrich(workspace, staged, as_of_date), overwrite=True)
+    finally:
+        con.drop_table("_customer_features_base", force=True)
     n = con.table(FEATURES_TABLE).count().to_pyarrow().as_py()
     log.info("wrote %s: %d rows", FEATURES_TABLE, n)
     return int(n)

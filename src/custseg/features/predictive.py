@@ -1,0 +1,193 @@
+"""Predictive features: CLV, expected orders, P(alive), churn and the next order date.
+
+The models are fitted in Python on what is small by construction: the distinct
+``(clv_frequency, clv_recency, clv_T, clv_monetary)`` rows of the feature table, with
+their counts as weights (a million customers collapse to far fewer rows). Predictions
+are computed once per distinct row and handed back to the engine as a small table
+joined on those four columns, so the feature table stays an Ibis expression.
+
+Models: BG/NBD for purchases and P(alive), Gamma-Gamma for the value of a purchase
+(see ``docs/clv.md``). Time is in weeks, as in the ``clv_*`` inputs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+
+from custseg.clv import BetaGeoModel, GammaGammaModel
+from custseg.config import ClvConfig
+from custseg.exceptions import CustsegError
+
+__all__ = ["PredictiveModels", "add_predictions", "prediction_columns"]
+
+log = logging.getLogger(__name__)
+
+_KEYS = ("clv_frequency", "clv_recency", "clv_T", "clv_monetary")
+_DAYS_PER_MONTH = 365.25 / 12
+
+
+@dataclass
+class PredictiveModels:
+    """The models behind the predictive features (``None`` when they could not be fitted)."""
+
+    transactions: BetaGeoModel | None
+    spend: GammaGammaModel | None
+    distinct_rows: int
+    customers: int
+
+
+def prediction_columns(config: ClvConfig) -> list[str]:
+    """Names of the columns :func:`add_predictions` adds."""
+    h = f"{config.horizon_days}d"
+    return [f"clv_{h}", f"expected_orders_{h}", "p_alive", "churn_probability", "next_order_date"]
+
+
+def add_predictions(
+    features: ir.Table, *, config: ClvConfig, as_of: date
+) -> tuple[ir.Table, PredictiveModels]:
+    """Add the predictive columns to a feature table.
+
+    Parameters
+    ----------
+    features
+        The feature table, with ``customer_id`` and the ``clv_*`` inputs (weeks).
+    config
+        ``[clv]``: horizon, annual discount rate, penalizer.
+    as_of
+        The as-of date (the next order date is counted from it).
+
+    Returns
+    -------
+    (table, models)
+        ``features`` plus ``clv_<h>d`` (discounted expected net revenue over the horizon),
+        ``expected_orders_<h>d``, ``p_alive``, ``churn_probability`` (1 - p_alive) and
+        ``next_order_date`` (as_of + the expected time to the next order *if the customer is
+        active*; read it with p_alive). Customers without orders get nulls.
+    """
+    names = prediction_columns(config)
+    keyed = features.mutate(**{f"_k_{k}": features[k].cast("float64") for k in _KEYS})
+    buyers = keyed.filter(keyed["_k_clv_T"].notnull())
+    distinct = buyers.group_by([f"_k_{k}" for k in _KEYS]).agg(weights=buyers.count()).to_pyarrow()
+    n_customers = int(pa.compute.sum(distinct["weights"]).as_py() or 0)
+    empty = PredictiveModels(None, None, distinct.num_rows, n_customers)
+    if distinct.num_rows == 0:
+        return _null_columns(features, names), empty
+    x = distinct["_k_clv_frequency"].to_numpy(zero_copy_only=False)
+    tx = distinct["_k_clv_recency"].to_numpy(zero_copy_only=False)
+    big_t = distinct["_k_clv_T"].to_numpy(zero_copy_only=False)
+    m = np.nan_to_num(distinct["_k_clv_monetary"].to_numpy(zero_copy_only=False), nan=0.0)
+    w = distinct["weights"].to_numpy(zero_copy_only=False).astype(float)
+    bgf = _fit(BetaGeoModel, {"frequency": x, "recency": tx, "T": big_t, "weights": w}, config)
+    if bgf is None:
+        log.warning("BG/NBD could not be fitted: the predictive features are left null")
+        return _null_columns(features, names), empty
+    ok = (x > 0) & (m > 0)
+    ggf: GammaGammaModel | None = None
+    if ok.sum() >= 10:
+        ggf = _fit(
+            GammaGammaModel,
+            {"frequency": x[ok], "monetary_value": m[ok], "weights": w[ok]},
+            config,
+        )
+        if ggf is None:
+            # heavy-tailed spends (bulk buyers) can make q <= 1 (infinite mean spend):
+            # winsorize repeat values at the weighted 99th percentile and refit
+            cap = _weighted_quantile(m[ok], w[ok], 0.99)
+            log.info("Gamma-Gamma: repeat values capped at %.2f (99th percentile)", cap)
+            m = np.where(ok, np.minimum(m, cap), m)
+            ggf = _fit(
+                GammaGammaModel,
+                {"frequency": x[ok], "monetary_value": m[ok], "weights": w[ok]},
+                config,
+            )
+            if ggf is None:
+                log.warning("Gamma-Gamma could not be fitted: clv_* is left null")
+    horizon_weeks = config.horizon_days / 7.0
+    expected = bgf.conditional_expected_purchases(horizon_weeks, x, tx, big_t)
+    p_alive = bgf.probability_alive(x, tx, big_t)
+    gap_days = 7.0 * bgf.expected_time_to_next_purchase(x, tx, big_t)
+    clv = np.full(len(x), np.nan)
+    if ggf is not None:
+        # repeat buyers with a non-positive repeat value get the population's expected spend
+        profit = ggf.conditional_expected_average_profit(np.where(ok, x, 0), np.where(ok, m, 0.0))
+        months = max(1, round(config.horizon_days / _DAYS_PER_MONTH))
+        monthly = (1.0 + config.annual_discount_rate) ** (1 / 12) - 1.0
+        clv = np.zeros(len(x))
+        prev = np.zeros(len(x))
+        for i in range(1, months + 1):
+            cum = bgf.conditional_expected_purchases(i * _DAYS_PER_MONTH / 7.0, x, tx, big_t)
+            clv += (cum - prev) * profit / (1.0 + monthly) ** i
+            prev = cum
+    preds = pa.table(
+        {
+            **{f"_k_{k}": distinct[f"_k_{k}"] for k in _KEYS},
+            names[0]: pa.array(np.round(clv, 2), mask=np.isnan(clv)),
+            names[1]: expected,
+            "p_alive": p_alive,
+            "churn_probability": 1.0 - p_alive,
+            "_gap_days": np.round(gap_days),
+        }
+    )
+    p = ibis.memtable(preds)
+    keys = [f"_k_{k}" for k in _KEYS]
+    joined = keyed.left_join(p, keys).drop(*[f"{k}_right" for k in keys])
+    out = joined.mutate(
+        next_order_date=ibis.date(as_of) + joined["_gap_days"].cast("int64").as_interval("D")
+    ).drop("_gap_days", *keys)
+    return out, PredictiveModels(bgf, ggf, distinct.num_rows, n_customers)
+
+
+#: Penalties tried, in order, after the configured one when a fit does not converge.
+FALLBACK_PENALIZERS = (0.001, 0.01, 0.1)
+
+
+def _fit(model: type, data: dict[str, np.ndarray], config: ClvConfig) -> Any:
+    """Fit with the configured penalizer, then with small L2 penalties if that fails.
+
+    Real stores are rarely exactly BG/NBD: a likelihood that is flat in one direction (no
+    visible dropout, say) is pinned down by a small penalty, as lifetimes recommends.
+    Returns None (and logs why) when no penalty gives a converged fit.
+    """
+    tried = []
+    for pen in (config.penalizer, *(p for p in FALLBACK_PENALIZERS if p > config.penalizer)):
+        try:
+            fitted = model(penalizer=pen).fit(data)
+        except CustsegError as e:
+            tried.append(f"penalizer={pen:g}: {str(e).split('.')[0]}")
+            continue
+        if model is GammaGammaModel and fitted.params_["q"] <= 1:
+            tried.append(
+                f"penalizer={pen:g}: q={fitted.params_['q']:.3f} <= 1 (infinite mean spend)"
+            )
+            continue
+        if tried:
+            log.info("%s fitted with penalizer=%g (%s)", model.__name__, pen, "; ".join(tried))
+        return fitted
+    log.info("%s could not be fitted (%s)", model.__name__, "; ".join(tried))
+    return None
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, q * cum[-1])])
+
+
+def _null_columns(features: ir.Table, names: list[str]) -> ir.Table:
+    return features.mutate(
+        **{
+            names[0]: ibis.null("float64"),
+            names[1]: ibis.null("float64"),
+            "p_alive": ibis.null("float64"),
+            "churn_probability": ibis.null("float64"),
+            "next_order_date": ibis.null("date"),
+        }
+    )
