@@ -72,10 +72,14 @@ def print_features_summary(s: dict[str, Any], out: Console) -> None:
     for g, n in s["rfm_groups"].items():
         t.add_row(str(g), f"{n:,}", f"{n / s['customers']:.1%}")
     out.print(t)
-    if "mean_clv" in s:
+    if s.get("buyers"):
+        clv = s.get("mean_clv")
+        clv_txt = f"{clv:,.2f}" if clv is not None else "not available (see the log)"
+        churn = s.get("churned_share")
+        churn_txt = f"{churn:.1%}" if churn is not None else "not available"
         out.print(
-            f"Mean predicted {s['clv_column']} per customer with orders: {s['mean_clv']:,.2f}; "
-            f"likely churned (P(alive) < 0.5): {s['churned_share']:.1%} of {s['buyers']:,}."
+            f"Mean predicted {s['clv_column']} per customer with orders: {clv_txt}; "
+            f"likely churned (P(alive) < 0.5): {churn_txt} of {s['buyers']:,}."
         )
 
 

@@ -141,7 +141,7 @@ class GammaGammaModel(CLVModel):
                 self.frequency_monetary_corr_,
             )
         if self.params_["q"] <= 1:
-            log.warning(
+            log.info(
                 "%s: fitted q=%.3g <= 1, so the expected spend is infinite; predictions will fail",
                 type(self).__name__,
                 self.params_["q"],

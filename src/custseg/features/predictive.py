@@ -97,19 +97,20 @@ def add_predictions(
             {"frequency": x[ok], "monetary_value": m[ok], "weights": w[ok]},
             config,
         )
-        if ggf is None:
-            # heavy-tailed spends (bulk buyers) can make q <= 1 (infinite mean spend):
-            # winsorize repeat values at the weighted 99th percentile and refit
-            cap = _weighted_quantile(m[ok], w[ok], 0.99)
-            log.info("Gamma-Gamma: repeat values capped at %.2f (99th percentile)", cap)
-            m = np.where(ok, np.minimum(m, cap), m)
+        # heavy-tailed spends (bulk buyers) can make q <= 1 (an infinite mean spend):
+        # winsorize the repeat values at a lower and lower percentile and refit
+        for level in WINSORIZE_LEVELS:
+            if ggf is not None:
+                break
+            cap = _weighted_quantile(m[ok], w[ok], level)
+            log.info("Gamma-Gamma: repeat values capped at %.2f (percentile %g)", cap, 100 * level)
             ggf = _fit(
                 GammaGammaModel,
-                {"frequency": x[ok], "monetary_value": m[ok], "weights": w[ok]},
+                {"frequency": x[ok], "monetary_value": np.minimum(m[ok], cap), "weights": w[ok]},
                 config,
             )
-            if ggf is None:
-                log.warning("Gamma-Gamma could not be fitted: clv_* is left null")
+            if ggf is not None:
+                m = np.where(ok, np.minimum(m, cap), m)
     horizon_weeks = config.horizon_days / 7.0
     expected = bgf.conditional_expected_purchases(horizon_weeks, x, tx, big_t)
     p_alive = bgf.probability_alive(x, tx, big_t)
@@ -118,6 +119,15 @@ def add_predictions(
     if ggf is not None:
         # repeat buyers with a non-positive repeat value get the population's expected spend
         profit = ggf.conditional_expected_average_profit(np.where(ok, x, 0), np.where(ok, m, 0.0))
+    elif ok.any():
+        log.warning(
+            "Gamma-Gamma could not be fitted even on winsorized values: clv_* uses each repeat "
+            "buyer's observed mean repeat value (the population mean for the others)"
+        )
+        profit = np.where(ok, m, float(np.average(m[ok], weights=w[ok])))
+    else:
+        profit = None
+    if profit is not None:
         months = max(1, round(config.horizon_days / _DAYS_PER_MONTH))
         monthly = (1.0 + config.annual_discount_rate) ** (1 / 12) - 1.0
         clv = np.zeros(len(x))
@@ -144,6 +154,9 @@ def add_predictions(
     ).drop("_gap_days", *keys)
     return out, PredictiveModels(bgf, ggf, distinct.num_rows, n_customers)
 
+
+#: Percentiles at which repeat values are capped, in turn, when Gamma-Gamma finds q <= 1.
+WINSORIZE_LEVELS = (0.99, 0.95, 0.90)
 
 #: Penalties tried, in order, after the configured one when a fit does not converge.
 FALLBACK_PENALIZERS = (0.001, 0.01, 0.1)

@@ -141,7 +141,13 @@ def _load_one(
         for kind, t in batch.temp_tables:
             con.execute(f'DROP {kind} IF EXISTS "{t}"')
     finally:
-        for t in (raw.relation, f"{raw.relation}_rej", f"{raw.relation}_rejscan"):
+        for t in (
+            raw.relation,
+            f"{raw.relation}_t",
+            f"{raw.relation}_gaps",
+            f"{raw.relation}_rej",
+            f"{raw.relation}_rejscan",
+        ):
             try:
                 kind = "VIEW" if t == raw.relation and raw.is_view else "TABLE"
                 con.execute(f'DROP {kind} IF EXISTS "{t}"')

@@ -295,9 +295,12 @@ def _read_csv(con: Any, path: Path, opts: CsvOptions, rel: str) -> RawInput:
         "null_padding = false",
         "max_line_size = 10000000",
     ]
+    # Read in parallel (no window function): insertion order is preserved, so the temp
+    # table's rowid is the record's position among the parsed records.
+    table = f"{rel}_t"
     sql = (
-        f"CREATE OR REPLACE TEMP TABLE {_q(rel)} AS SELECT *, "
-        f"CAST(row_number() OVER () AS BIGINT) AS _row FROM read_csv({_lit(str(path))}, {', '.join(args)})"
+        f"CREATE OR REPLACE TEMP TABLE {_q(table)} AS SELECT * "
+        f"FROM read_csv({_lit(str(path))}, {', '.join(args)})"
     )
     try:
         con.execute(sql)
@@ -309,32 +312,43 @@ def _read_csv(con: Any, path: Path, opts: CsvOptions, rel: str) -> RawInput:
     rejects = _csv_rejects(con, rej_t, opts, expected=len(names))
     if len(names) == 1:
         # a blank line and an empty one-column record look alike: a blank line is no record
-        con.execute(f"DELETE FROM {_q(rel)} WHERE {_q(names[0])} IS NULL")
+        con.execute(f"DELETE FROM {_q(table)} WHERE {_q(names[0])} IS NULL")
+    position = "CAST(t.rowid AS BIGINT) + 1"
     if rejects:
-        _shift_rows_past_rejects(
-            con, rel, rejects, first_data_line=1 + int(opts.header) + opts.skip_rows
+        # parsed record k is record k + #{j : r_j - j < k} of the file (r_j: rejected records)
+        gaps = _reject_gaps(rejects, first_data_line=1 + int(opts.header) + opts.skip_rows)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_q(rel + '_gaps')} AS SELECT * FROM (VALUES "
+            + ", ".join(f"({v}, {c})" for v, c in gaps)
+            + ") g(v, c)"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {_q(rel)} AS SELECT t.*, {position} + coalesce(g.c, 0) "
+            f"AS _row FROM {_q(table)} t ASOF LEFT JOIN {_q(rel + '_gaps')} g ON {position} > g.v"
+        )
+    else:
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {_q(rel)} AS SELECT t.*, {position} AS _row "
+            f"FROM {_q(table)} t"
         )
     cols, types = _describe(con, rel)
-    rows = con.execute(f"SELECT count(*) FROM {_q(rel)}").fetchone()[0]
-    return RawInput(rel, cols, types, rows, rejects, str(path), "row")
+    rows = con.execute(f"SELECT count(*) FROM {_q(table)}").fetchone()[0]
+    return RawInput(rel, cols, types, rows, rejects, str(path), "row", is_view=True)
 
 
-def _shift_rows_past_rejects(
-    con: Any, rel: str, rejects: list[Reject], *, first_data_line: int
-) -> None:
-    """Make ``_row`` the record number in the file, counting the rejected records too.
+def _reject_gaps(rejects: list[Reject], *, first_data_line: int) -> list[tuple[int, int]]:
+    """(g, count) steps for placing parsed records among rejected ones.
 
-    Parsed rows fill the gaps between rejected records: with rejected records
-    r_1 < r_2 < ..., parsed row k is record k + #{j : r_j - j < k}. Reject lines are
-    turned into records assuming one line per record before them (exact unless a
-    quoted cell spans lines).
+    With rejected records r_1 < r_2 < ..., parsed record k is file record
+    k + #{j : r_j - j < k}. Returns, for each distinct g = r_j - j, the number of j with
+    r_j - j <= g. Reject lines become records assuming one line per record before them
+    (exact unless a quoted cell spans lines).
     """
     recs = sorted({r.position - first_data_line + 1 for r in rejects})
-    gaps = ", ".join(f"({rj - j})" for j, rj in enumerate(recs, start=1))
-    con.execute(
-        f"UPDATE {_q(rel)} SET _row = _row + (SELECT count(*) FROM (VALUES {gaps}) g(v) "
-        f"WHERE g.v < {_q(rel)}._row)"
-    )
+    steps: dict[int, int] = {}
+    for j, rj in enumerate(recs, start=1):
+        steps[rj - j] = j
+    return sorted(steps.items())
 
 
 _CSV_REASONS = {
