@@ -6,6 +6,7 @@ import time
 from datetime import date
 from typing import Annotated, Any
 
+import ibis
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -23,7 +24,7 @@ def features_summary(workspace: Any) -> dict[str, Any]:
     con = workspace.connect()
     t = con.table(FEATURES_TABLE)
     groups = (
-        t.group_by("rfm_group").agg(n=t.count()).order_by(ibis_desc("n")).to_pyarrow().to_pylist()
+        t.group_by("rfm_group").agg(n=t.count()).order_by(ibis.desc("n")).to_pyarrow().to_pylist()
     )
     clv_cols = [
         c for c in t.columns if c.startswith("clv_") and c.endswith("d") and c[4:-1].isdigit()
@@ -52,12 +53,6 @@ def features_summary(workspace: Any) -> dict[str, Any]:
             buyers=agg["n"],
         )
     return out
-
-
-def ibis_desc(col: str) -> Any:
-    import ibis
-
-    return ibis.desc(col)
 
 
 def print_features_summary(s: dict[str, Any], out: Console) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import ibis.expr.datatypes as dt
 
 from custseg.config import Config, SourceConfig
+from custseg.ingest._sql import lit, q
 from custseg.ingest.mapping import ResolvedMapping
 from custseg.ingest.readers import RawInput
 from custseg.ingest.report import SourceReport
@@ -38,16 +39,6 @@ _STATUS = {
     "refunded": ("refunded",),
     "returned": ("returned",),
 }
-
-
-def q(name: str) -> str:
-    """Quote an identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(value: str) -> str:
-    """Quote a string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def sql_type(dtype: dt.DataType) -> str:

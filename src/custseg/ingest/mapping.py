@@ -28,6 +28,7 @@ from sqlglot import exp
 
 from custseg.config import ColumnSpec, Config, SourceConfig
 from custseg.exceptions import MappingError, SchemaError
+from custseg.ingest._sql import literal, q
 from custseg.schema import TABLES, table_schema
 
 __all__ = [
@@ -248,18 +249,6 @@ def _is_lambda_var(col: exp.Column) -> bool:
     return False
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
@@ -416,7 +405,7 @@ def _compile_all(
             found = next((a for a in spec.alternatives if a in header), None)
             if found is None:
                 continue  # absent column: tolerated unless required (checked by the caller)
-            exprs[target] = _q(found)
+            exprs[target] = q(found)
             used.append(found)
         elif spec.expr is not None:
             sql = compile_expr(spec.expr, header=header, target=target, source=source, types=types)
@@ -425,7 +414,7 @@ def _compile_all(
                 if node.parts and node.parts[0].name in header:
                     used.append(node.parts[0].name)
         else:
-            exprs[target] = _literal(spec.const)
+            exprs[target] = literal(spec.const)
         fmt = spec.format or default_format
         if fmt:
             formats[target] = fmt

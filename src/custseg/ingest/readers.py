@@ -29,6 +29,7 @@ from typing import Any
 
 from custseg.config import CsvOptions, SourceConfig
 from custseg.exceptions import SchemaError, SourceReadError, UsageError
+from custseg.ingest._sql import lit, q
 
 __all__ = ["Reject", "RawInput", "read_source", "infer_format", "file_digest"]
 
@@ -78,16 +79,6 @@ class RawInput:
     source_file: str = ""
     position_kind: str = "row"
     is_view: bool = False
-
-
-def _q(name: str) -> str:
-    """Quote an identifier for DuckDB."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: str) -> str:
-    """Quote a string literal for DuckDB."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def infer_format(path: str) -> str:
@@ -187,7 +178,7 @@ def read_source(con: Any, src: SourceConfig, *, path: Path | None, name: str) ->
 
 
 def _describe(con: Any, rel: str) -> tuple[list[str], dict[str, str]]:
-    rows = con.execute(f"DESCRIBE {_q(rel)}").fetchall()
+    rows = con.execute(f"DESCRIBE {q(rel)}").fetchall()
     cols = [r[0] for r in rows if r[0] != "_row"]
     return cols, {r[0]: r[1] for r in rows}
 
@@ -274,24 +265,24 @@ def _read_csv(con: Any, path: Path, opts: CsvOptions, rel: str) -> RawInput:
             )
     rej_t, rej_s = f"{rel}_rej", f"{rel}_rejscan"
     for t in (rej_t, rej_s):
-        con.execute(f"DROP TABLE IF EXISTS {_q(t)}")
+        con.execute(f"DROP TABLE IF EXISTS {q(t)}")
     names = header if opts.header else [f"column{i}" for i in range(len(header))]
-    columns = ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names)
+    columns = ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names)
     # every dialect option is given, so DuckDB's sniffer is off: a broken last row is then
     # a rejected row instead of a file the sniffer refuses
     args = [
         "auto_detect = false",
         f"columns = {{{columns}}}",
         f"header = {'true' if opts.header else 'false'}",
-        f"delim = {_lit(opts.delimiter)}",
-        f"quote = {_lit(opts.quote)}",
-        f"escape = {_lit(opts.escape if opts.escape is not None else opts.quote)}",
-        f"encoding = {_lit(opts.encoding)}",
-        f"compression = {_lit(compression)}",
+        f"delim = {lit(opts.delimiter)}",
+        f"quote = {lit(opts.quote)}",
+        f"escape = {lit(opts.escape if opts.escape is not None else opts.quote)}",
+        f"encoding = {lit(opts.encoding)}",
+        f"compression = {lit(compression)}",
         f"skip = {opts.skip_rows}",
         "store_rejects = true",
-        f"rejects_table = {_lit(rej_t)}",
-        f"rejects_scan = {_lit(rej_s)}",
+        f"rejects_table = {lit(rej_t)}",
+        f"rejects_scan = {lit(rej_s)}",
         "null_padding = false",
         "max_line_size = 10000000",
     ]
@@ -299,8 +290,8 @@ def _read_csv(con: Any, path: Path, opts: CsvOptions, rel: str) -> RawInput:
     # table's rowid is the record's position among the parsed records.
     table = f"{rel}_t"
     sql = (
-        f"CREATE OR REPLACE TEMP TABLE {_q(table)} AS SELECT * "
-        f"FROM read_csv({_lit(str(path))}, {', '.join(args)})"
+        f"CREATE OR REPLACE TEMP TABLE {q(table)} AS SELECT * "
+        f"FROM read_csv({lit(str(path))}, {', '.join(args)})"
     )
     try:
         con.execute(sql)
@@ -312,27 +303,27 @@ def _read_csv(con: Any, path: Path, opts: CsvOptions, rel: str) -> RawInput:
     rejects = _csv_rejects(con, rej_t, opts, expected=len(names))
     if len(names) == 1:
         # a blank line and an empty one-column record look alike: a blank line is no record
-        con.execute(f"DELETE FROM {_q(table)} WHERE {_q(names[0])} IS NULL")
+        con.execute(f"DELETE FROM {q(table)} WHERE {q(names[0])} IS NULL")
     position = "CAST(t.rowid AS BIGINT) + 1"
     if rejects:
         # parsed record k is record k + #{j : r_j - j < k} of the file (r_j: rejected records)
         gaps = _reject_gaps(rejects, first_data_line=1 + int(opts.header) + opts.skip_rows)
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_q(rel + '_gaps')} AS SELECT * FROM (VALUES "
+            f"CREATE OR REPLACE TEMP TABLE {q(rel + '_gaps')} AS SELECT * FROM (VALUES "
             + ", ".join(f"({v}, {c})" for v, c in gaps)
             + ") g(v, c)"
         )
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {_q(rel)} AS SELECT t.*, {position} + coalesce(g.c, 0) "
-            f"AS _row FROM {_q(table)} t ASOF LEFT JOIN {_q(rel + '_gaps')} g ON {position} > g.v"
+            f"CREATE OR REPLACE TEMP VIEW {q(rel)} AS SELECT t.*, {position} + coalesce(g.c, 0) "
+            f"AS _row FROM {q(table)} t ASOF LEFT JOIN {q(rel + '_gaps')} g ON {position} > g.v"
         )
     else:
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {_q(rel)} AS SELECT t.*, {position} AS _row "
-            f"FROM {_q(table)} t"
+            f"CREATE OR REPLACE TEMP VIEW {q(rel)} AS SELECT t.*, {position} AS _row "
+            f"FROM {q(table)} t"
         )
     cols, types = _describe(con, rel)
-    rows = con.execute(f"SELECT count(*) FROM {_q(table)}").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM {q(table)}").fetchone()[0]
     return RawInput(rel, cols, types, rows, rejects, str(path), "row", is_view=True)
 
 
@@ -378,7 +369,7 @@ def _csv_rejects(con: Any, rej_t: str, opts: CsvOptions, *, expected: int) -> li
     try:
         rows = con.execute(
             f"SELECT line, arg_min(error_type, column_idx), arg_min(error_message, column_idx), "
-            f"arg_min(csv_line, column_idx) FROM {_q(rej_t)} GROUP BY line ORDER BY line"
+            f"arg_min(csv_line, column_idx) FROM {q(rej_t)} GROUP BY line ORDER BY line"
         ).fetchall()
     except Exception:  # noqa: BLE001 - no rejects table means no rejects
         return []
@@ -406,18 +397,18 @@ def _read_parquet(con: Any, path: Path, rel: str) -> RawInput:
     try:
         # a view: Parquet is cheap to scan again, so nothing is copied before typing
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {_q(rel)} AS SELECT * EXCLUDE (file_row_number), "
-            f"CAST(file_row_number + 1 AS BIGINT) AS _row FROM read_parquet({_lit(str(path))}, "
+            f"CREATE OR REPLACE TEMP VIEW {q(rel)} AS SELECT * EXCLUDE (file_row_number), "
+            f"CAST(file_row_number + 1 AS BIGINT) AS _row FROM read_parquet({lit(str(path))}, "
             "file_row_number = true)"
         )
-        con.execute(f"SELECT count(*) FROM {_q(rel)}").fetchone()  # fail here if unreadable
+        con.execute(f"SELECT count(*) FROM {q(rel)}").fetchone()  # fail here if unreadable
     except Exception as e:  # noqa: BLE001
         raise SourceReadError(
             f"{path}: cannot read as Parquet: {_first_error_line(e)}. The file may be truncated "
             "or not Parquet; export it again."
         ) from None
     cols, types = _describe(con, rel)
-    rows = con.execute(f"SELECT count(*) FROM {_q(rel)}").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM {q(rel)}").fetchone()[0]
     return RawInput(rel, cols, types, rows, [], str(path), "record", is_view=True)
 
 
@@ -502,13 +493,13 @@ def _read_json(con: Any, path: Path, rel: str, *, ndjson: bool) -> RawInput:
             n += 1
     if n == 0:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_q(rel)} AS SELECT CAST(NULL AS BIGINT) AS _row WHERE false"
+            f"CREATE OR REPLACE TEMP TABLE {q(rel)} AS SELECT CAST(NULL AS BIGINT) AS _row WHERE false"
         )
     else:
         try:
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {_q(rel)} AS SELECT * EXCLUDE (__pos), "
-                f"CAST(__pos AS BIGINT) AS _row FROM read_json({_lit(tmp)}, "
+                f"CREATE OR REPLACE TEMP TABLE {q(rel)} AS SELECT * EXCLUDE (__pos), "
+                f"CAST(__pos AS BIGINT) AS _row FROM read_json({lit(tmp)}, "
                 "format = 'newline_delimited', sample_size = -1, maximum_object_size = 100000000)"
             )
         except Exception as e:  # noqa: BLE001
@@ -553,7 +544,7 @@ def _read_sql(con: Any, src: SourceConfig, rel: str) -> RawInput:
         con.register("_sql_reader", reader)
         try:
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {_q(rel)} AS SELECT *, "
+                f"CREATE OR REPLACE TEMP TABLE {q(rel)} AS SELECT *, "
                 "CAST(row_number() OVER () AS BIGINT) AS _row FROM _sql_reader"
             )
         finally:
@@ -561,5 +552,5 @@ def _read_sql(con: Any, src: SourceConfig, rel: str) -> RawInput:
     finally:
         remote.disconnect()
     cols, types = _describe(con, rel)
-    rows = con.execute(f"SELECT count(*) FROM {_q(rel)}").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM {q(rel)}").fetchone()[0]
     return RawInput(rel, cols, types, rows, [], where, "record")

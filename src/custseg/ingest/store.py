@@ -17,7 +17,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from custseg.ingest.engine import Batch, lit, q, sql_type
+from custseg.ingest._sql import lit, q
+from custseg.ingest.engine import Batch, sql_type
 from custseg.schema import TABLES
 
 __all__ = ["SYSTEM_TABLES", "ensure_tables", "write_batch", "last_fingerprint"]
