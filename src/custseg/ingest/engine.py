@@ -90,6 +90,10 @@ class _Ctx:
         self.temps.insert(0, ("VIEW", name))  # views are dropped before their tables
         return name
 
+    def columns(self, rel: str) -> list[str]:
+        """Column names of a table or view."""
+        return [r[0] for r in self.con.execute(f"DESCRIBE {q(rel)}").fetchall()]
+
     def scalar(self, sql: str) -> Any:
         return self.con.execute(sql).fetchone()[0]
 
@@ -181,8 +185,6 @@ def _typed_select(
     src: SourceConfig,
     *,
     fmt_prefix: str = "",
-    check_required: bool = True,
-    extra_required: tuple[str, ...] = (),
 ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
     """(clean selects, typed selects, (condition, message) reasons) for the mapped columns.
 
@@ -213,7 +215,7 @@ def _typed_select(
             conv = _country(conv)
         typed.append(f"{conv} AS {q(col.name)}")
         label = f"{fmt_prefix}{col.name}"
-        if (col.required and check_required) or col.name in extra_required:
+        if col.required:
             reasons.append((f"{q(vcol)} IS NULL", lit(f"missing_value: {label} is empty")))
         if not col.dtype.is_string():  # text always reads as text
             reasons.append(
@@ -314,10 +316,10 @@ def build_batch(
         "CAST(NULL AS VARCHAR) AS rule, CAST(NULL AS VARCHAR) AS reason, "
         "CAST(NULL AS VARCHAR) AS raw WHERE false",
     )
-    for r in raw.rejects:
-        con.execute(
+    if raw.rejects:
+        con.executemany(
             f"INSERT INTO {q(qrel)} VALUES (?, ?, ?, ?, ?)",
-            [r.position, r.kind, r.reason.split(":", 1)[0], r.reason, r.raw],
+            [[r.position, r.kind, r.reason.split(":", 1)[0], r.reason, r.raw] for r in raw.rejects],
         )
     report.rows_in = raw.rows + len(raw.rejects)
     table = rm.table
@@ -349,13 +351,13 @@ def build_batch(
     cleans, typed, reasons = _typed_select(rm.exprs, schema, types, rm, src)
     o_cleans: list[str] = []
     o_typed: list[str] = []
-    o_reasons: list[str] = []
+    o_reasons: list[tuple[str, str]] = []
     if line_level:
         # the order id of a line-level export is the lines' order_id
         o_exprs = {k: f"arg_min({v}, _row)" for k, v in rm.order_exprs.items() if k != "order_id"}
         o_types = {k: types[f"o:{k}"] for k in rm.order_exprs}
         o_cleans, o_typed, o_reasons = _typed_select(
-            o_exprs, TABLES["orders"], o_types, rm, src, fmt_prefix="orders.", check_required=True
+            o_exprs, TABLES["orders"], o_types, rm, src, fmt_prefix="orders."
         )
     reasons_sql = _reasons_sql(reasons)
     names = ", ".join(q(c.name) for c in schema.columns if c.name in rm.exprs) or "NULL AS _none"
@@ -458,16 +460,12 @@ def build_batch(
             good = ctx.view(
                 "ev", f"SELECT *, md5(concat_ws('|', {concat})) AS event_id FROM {q(good)}"
             )
-            present.append("event_id")
             report.add("event_id_derived", ctx.scalar(f"SELECT count(*) FROM {q(good)}"))
     elif table == "campaign_outcomes" and "revenue" in present:
-        good = _convert_money(
-            ctx, good, ["revenue"], src, rates_sql, base, qrel, raw.position_kind, "oc"
-        )
+        good = _convert_money(ctx, good, ["revenue"], src, rates_sql, base, "oc")
 
     # 4. duplicates (all tables) -------------------------------------------------------------
     if table != "orders":  # orders did it inside _order_rules
-        present = _present_cols(ctx, good, schema)
         good = _dedupe(ctx, good, schema, qrel, raw.position_kind)
 
     # 5. cross-table: customers of orders ----------------------------------------------------
@@ -508,7 +506,7 @@ def build_batch(
         report.add("return_line", ctx.scalar(f"SELECT count(*) FROM {q(good)} WHERE quantity < 0"))
     if "orders" in relations:
         o = relations["orders"]
-        if _has_col(ctx, o, "status"):
+        if "status" in ctx.columns(o):
             report.add(
                 "cancelled_order",
                 ctx.scalar(f"SELECT count(*) FROM {q(o)} WHERE status = 'cancelled'"),
@@ -531,12 +529,8 @@ def build_batch(
     return Batch(table, relations, qrel, stubs, report, ctx.temps)
 
 
-def _has_col(ctx: _Ctx, rel: str, col: str) -> bool:
-    return col in [r[0] for r in ctx.con.execute(f"DESCRIBE {q(rel)}").fetchall()]
-
-
 def _present_cols(ctx: _Ctx, rel: str, schema: TableSchema) -> list[str]:
-    cols = [r[0] for r in ctx.con.execute(f"DESCRIBE {q(rel)}").fetchall()]
+    cols = ctx.columns(rel)
     return [c.name for c in schema.columns if c.name in cols]
 
 
@@ -678,7 +672,7 @@ def _order_rules(
     rate = _currency_rate_sql(rates_sql, cur)
     conv = ", ".join(f"{_fx(q(m), rate)} AS {q(m)}" for m in money)
     exclude = ["_rule", "_reason", cur, *money, *(["currency"] if "currency" in cols else [])]
-    if "_reasons" in [r[0] for r in ctx.con.execute(f"DESCRIBE {q(flagged)}").fetchall()]:
+    if "_reasons" in ctx.columns(flagged):
         exclude.append("_reasons")
     if "status" in cols:
         exclude.append("status")
@@ -720,7 +714,7 @@ def _derive_totals(ctx: _Ctx, orders: str, lines: str, report: SourceReport) -> 
         need += [c for c in ("subtotal", "total") if c not in cols]
     if not need:
         return orders
-    line_cols = [r[0] for r in ctx.con.execute(f"DESCRIBE {q(lines)}").fetchall()]
+    line_cols = ctx.columns(lines)
     line_disc = "sum(coalesce(discount, 0))" if "discount" in line_cols else "0"
     sums = ctx.temp(
         "lsum",
@@ -762,8 +756,6 @@ def _convert_money(
     src: SourceConfig,
     rates_sql: str,
     base: str,
-    qrel: str,
-    kind: str,
     tag: str,
 ) -> str:
     cur = (src.currency or base).upper()
