@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -72,7 +71,3 @@ def handle_errors(fn: F) -> F:
 def open_ws(workspace: Path | None) -> Workspace:
     """Open the workspace chosen by --workspace / CUSTSEG_WORKSPACE / cwd."""
     return open_workspace(workspace)
-
-
-def is_tty() -> bool:
-    return sys.stderr.isatty()
