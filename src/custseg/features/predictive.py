@@ -75,7 +75,9 @@ def add_predictions(
     names = prediction_columns(config)
     keyed = features.mutate(**{f"_k_{k}": features[k].cast("float64") for k in _KEYS})
     buyers = keyed.filter(keyed["_k_clv_T"].notnull())
-    distinct = buyers.group_by([f"_k_{k}" for k in _KEYS]).agg(weights=buyers.count()).to_pyarrow()
+    keys = [f"_k_{k}" for k in _KEYS]
+    # sorted: the fit must not depend on the order a GROUP BY returns rows in
+    distinct = buyers.group_by(keys).agg(weights=buyers.count()).order_by(keys).to_pyarrow()
     n_customers = int(pa.compute.sum(distinct["weights"]).as_py() or 0)
     empty = PredictiveModels(None, None, distinct.num_rows, n_customers)
     if distinct.num_rows == 0:
@@ -147,7 +149,6 @@ def add_predictions(
         }
     )
     p = ibis.memtable(preds)
-    keys = [f"_k_{k}" for k in _KEYS]
     joined = keyed.left_join(p, keys).drop(*[f"{k}_right" for k in keys])
     out = joined.mutate(
         next_order_date=ibis.date(as_of) + joined["_gap_days"].cast("int64").as_interval("D")
