@@ -21,7 +21,14 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from custseg.exceptions import ConfigError
 
@@ -36,6 +43,10 @@ __all__ = [
     "Warehouse",
     "FeaturesConfig",
     "ClvConfig",
+    "SegmentDefinitionConfig",
+    "TiersConfig",
+    "ClusteringConfig",
+    "SegmentsConfig",
     "Config",
     "load_config",
     "resolve",
@@ -219,6 +230,69 @@ class ClvConfig(_Strict):
     penalizer: float = Field(default=0.0, ge=0)
 
 
+class SegmentDefinitionConfig(_Strict):
+    """One ``[segments.define.<name>]`` table: a rule segment written in the config."""
+
+    rule: str = Field(min_length=1, description="The rule, in the segment language.")
+    description: str = ""
+    priority: int = Field(default=100, description="Lower wins inside an exclusive group.")
+    tags: list[str] = Field(default_factory=list)
+    owner: str = ""
+
+
+class TiersConfig(_Strict):
+    """``[segments.tiers]``: the predictive tiers built from the CLV and churn models."""
+
+    clv_top_share: float = Field(default=0.10, gt=0, lt=1, description="Top CLV tier share.")
+    clv_next_share: float = Field(default=0.20, gt=0, lt=1, description="Next CLV tier share.")
+    churn_high_below: float = Field(default=0.3, gt=0, le=1, description="p_alive below: high.")
+    churn_medium_below: float = Field(default=0.6, gt=0, le=1, description="p_alive below: medium.")
+    due_within_days: int = Field(default=14, ge=1, description="Due for an order within N days.")
+    due_min_p_alive: float = Field(default=0.5, ge=0, le=1, description="Due only if this alive.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TiersConfig:
+        if self.clv_top_share + self.clv_next_share >= 1:
+            raise ValueError("clv_top_share + clv_next_share must be below 1")
+        if self.churn_high_below >= self.churn_medium_below:
+            raise ValueError("churn_high_below must be below churn_medium_below")
+        return self
+
+
+class ClusteringConfig(_Strict):
+    """``[segments.clustering]``: the automatic clustering run by ``custseg segments cluster``."""
+
+    enabled: bool = True
+    features: list[str] = Field(
+        default_factory=lambda: ["behavior"],
+        description="Feature families and/or column names of customer_features.",
+    )
+    algorithm: Literal["kmeans", "gmm", "kprototypes"] = "kmeans"
+    k: int | Literal["auto"] = "auto"
+    k_min: int = Field(default=2, ge=2)
+    k_max: int = Field(default=10, ge=2)
+    sample_size: int = Field(default=200_000, ge=100)
+    n_bootstrap: int = Field(default=10, ge=2)
+    seed: int = 0
+
+
+class SegmentsConfig(_Strict):
+    """``[segments]``: segment definitions, built-in families and the overlap policy."""
+
+    folder: str = Field(default="segments", description="Folder of *.seg rule files.")
+    builtin: list[Literal["rfm", "clv_tier", "churn_risk", "due_soon", "cluster"]] = Field(
+        default_factory=lambda: ["rfm", "clv_tier", "churn_risk", "due_soon", "cluster"],
+        description="Built-in segment families evaluated with the defined segments.",
+    )
+    define: dict[str, SegmentDefinitionConfig] = Field(default_factory=dict)
+    exclusive: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Named groups of segments in which a customer keeps only one (by priority).",
+    )
+    tiers: TiersConfig = Field(default_factory=TiersConfig)
+    clustering: ClusteringConfig = Field(default_factory=ClusteringConfig)
+
+
 class WorkspaceSection(_Strict):
     """``[workspace]``: name, backend and currency."""
 
@@ -258,6 +332,7 @@ class Config(_Strict):
     mappings: dict[str, MappingConfig] = Field(default_factory=dict)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     clv: ClvConfig = Field(default_factory=ClvConfig)
+    segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
 
 
 # --------------------------------------------------------------------------- loading
