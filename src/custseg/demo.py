@@ -80,6 +80,23 @@ def write_demo_config(directory: Path, manifest: Any) -> Path:
         '    { name = "venlo", lat = 51.37, lon = 6.17 },',
         "]",
     ]
+    lines += [
+        "",
+        "# Example rule segments (docs/segment-language.md); more in segments/*.seg.",
+        "[segments.define.vip_slipping]",
+        "rule = \"tags CONTAINS 'vip' AND p_alive < 0.5\"",
+        'description = "VIP-tagged customers the model thinks are slipping away"',
+        "priority = 10",
+        'tags = ["retention", "vip"]',
+        'owner = "crm-team"',
+        "",
+        "[segments.define.footwear_fans]",
+        "rule = \"products_purchased MATCHES (category = 'footwear', count >= 2, date >= -12m)\"",
+        'description = "Bought footwear in at least two orders in the last 12 months"',
+        "priority = 20",
+        'tags = ["merchandising"]',
+        'owner = "merch-team"',
+    ]
     for table in DEMO_TABLES:
         if table not in manifest.files:
             continue
@@ -87,4 +104,18 @@ def write_demo_config(directory: Path, manifest: Any) -> Path:
         lines += ["", f"[sources.{table}]", f'path = "{rel.as_posix()}"', f'table = "{table}"']
     out = directory / "custseg.toml"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    folder = directory / "segments"
+    folder.mkdir(exist_ok=True)
+    (folder / "browsing_not_buying.seg").write_text(DEMO_SEGMENT_FILE, encoding="utf-8")
     return out
+
+
+#: The demo's example ``segments/`` file: a rule over raw events and orders.
+DEMO_SEGMENT_FILE = """\
+# description: Viewed at least 5 products in the last 30 days but placed no order then
+# priority: 30
+# tags: conversion, email
+# owner: growth-team
+events MATCHES (type = 'product_view', count >= 5, date >= -30d)
+AND NOT orders_placed MATCHES (date >= -30d)
+"""
