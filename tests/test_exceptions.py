@@ -13,6 +13,7 @@ from custseg.exceptions import (
     LoadError,
     MappingError,
     NotFittedError,
+    PrivacyError,
     SchemaError,
     SourceReadError,
     UsageError,
@@ -22,6 +23,7 @@ from custseg.exceptions import (
 #: class -> (direct parent, exit code, is a ValueError)
 TREE = {
     UsageError: (CustsegError, 2, True),
+    PrivacyError: (UsageError, 2, True),
     ConfigError: (CustsegError, 2, True),
     MappingError: (ConfigError, 2, True),
     WorkspaceError: (CustsegError, 2, False),

@@ -47,6 +47,8 @@ __all__ = [
     "TiersConfig",
     "ClusteringConfig",
     "SegmentsConfig",
+    "DestinationConfig",
+    "ExportsConfig",
     "Config",
     "load_config",
     "resolve",
@@ -293,6 +295,36 @@ class SegmentsConfig(_Strict):
     clustering: ClusteringConfig = Field(default_factory=ClusteringConfig)
 
 
+class DestinationConfig(_Strict):
+    """One ``[exports.destinations.<name>]`` table: where a segment export goes."""
+
+    preset: Literal["generic", "klaviyo", "mailchimp", "google_ads", "meta"] = "generic"
+    pii: list[str] = Field(
+        default_factory=list,
+        description="PII columns this destination may receive in clear text (allow-list).",
+    )
+    allow_hashed: bool = Field(
+        default=True, description="Whether SHA-256 hashed identifiers may be sent."
+    )
+    columns: list[str] = Field(
+        default_factory=list, description="Extra customer_features columns to include."
+    )
+    require_consent: bool | None = Field(
+        default=None,
+        description="Only customers with e-mail consent (default: true for e-mail presets).",
+    )
+
+
+class ExportsConfig(_Strict):
+    """``[exports]``: segment exports and their privacy rules."""
+
+    folder: str = Field(default="exports", description="Where exports are written.")
+    min_segment_size: int = Field(
+        default=50, ge=0, description="Refuse to export fewer rows than this (privacy)."
+    )
+    destinations: dict[str, DestinationConfig] = Field(default_factory=dict)
+
+
 class WorkspaceSection(_Strict):
     """``[workspace]``: name, backend and currency."""
 
@@ -333,6 +365,7 @@ class Config(_Strict):
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     clv: ClvConfig = Field(default_factory=ClvConfig)
     segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
+    exports: ExportsConfig = Field(default_factory=ExportsConfig)
 
 
 # --------------------------------------------------------------------------- loading

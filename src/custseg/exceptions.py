@@ -9,6 +9,7 @@ Tree::
 
     CustsegError
     ├── UsageError (ValueError)          bad command-line or API arguments     exit 2
+    │   └── PrivacyError                 refused by a privacy rule (PII allow-list, minimum size)
     ├── ConfigError (ValueError)         bad custseg.toml or mapping           exit 2
     │   └── MappingError                 a column mapping that cannot work
     ├── WorkspaceError                   missing or unusable workspace         exit 2
@@ -25,6 +26,7 @@ from __future__ import annotations
 __all__ = [
     "CustsegError",
     "UsageError",
+    "PrivacyError",
     "ConfigError",
     "MappingError",
     "WorkspaceError",
@@ -47,6 +49,11 @@ class UsageError(CustsegError, ValueError):
     """A command or function was called with arguments that cannot work."""
 
     exit_code = 2
+
+
+class PrivacyError(UsageError):
+    """An export or request refused by a privacy rule: a PII column the destination may
+    not receive, or a segment below the minimum export size."""
 
 
 class ConfigError(CustsegError, ValueError):

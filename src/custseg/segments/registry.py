@@ -15,7 +15,8 @@ model is saved, ``cluster`` and ``cluster_name``. Evaluation compiles every rule
 one Ibis query, applies the exclusive groups (``[segments] exclusive``: inside a group a
 customer keeps the segment with the lowest ``priority``, ties by name) and writes the
 ``memberships`` table ``(customer_id, segment, family, run_id, as_of)`` and the
-``segment_definitions`` table in one step.
+``segment_definitions`` table in one step, and appends the memberships to the
+``membership_snapshots`` history.
 """
 
 from __future__ import annotations
@@ -41,12 +42,15 @@ __all__ = [
     "CLUSTER_MODEL_FILE",
     "MEMBERSHIPS_TABLE",
     "DEFINITIONS_TABLE",
+    "SNAPSHOTS_TABLE",
     "BacktestPoint",
     "Evaluation",
     "SegmentDefinition",
     "backtest",
     "evaluate",
+    "fit_workspace_clustering",
     "get_definition",
+    "load_cluster_model",
     "load_definitions",
     "members",
     "read_segment_file",
@@ -59,6 +63,8 @@ log = logging.getLogger(__name__)
 
 MEMBERSHIPS_TABLE = "memberships"
 DEFINITIONS_TABLE = "segment_definitions"
+#: Append-only history of every evaluation's memberships (by ``run_id``).
+SNAPSHOTS_TABLE = "membership_snapshots"
 #: Where ``custseg segments cluster`` saves the clustering model, inside the workspace.
 CLUSTER_MODEL_FILE = "models/clusters.json"
 
@@ -233,6 +239,74 @@ def load_cluster_model(ws: Any) -> Any | None:
     from custseg.segments.clustering import load_segmenter
 
     return load_segmenter(path)
+
+
+_ALGORITHMS = {
+    "kmeans": "KMeansSegmenter",
+    "gmm": "GaussianMixtureSegmenter",
+    "kprototypes": "KPrototypesSegmenter",
+}
+
+
+def fit_workspace_clustering(
+    ws: Any,
+    *,
+    features: Sequence[str] | None = None,
+    algorithm: str | None = None,
+    k: str | int | None = None,
+    save: bool = True,
+) -> Any:
+    """Fit the clustering of ``[segments.clustering]`` on ``customer_features`` and save it.
+
+    Parameters
+    ----------
+    ws : Workspace
+        The workspace, with ``customer_features`` built.
+    features, algorithm, k : optional
+        Override the config's feature families/columns, algorithm and k (``"auto"`` or
+        a number).
+    save : bool
+        Write the model to :data:`CLUSTER_MODEL_FILE` (plain JSON), where evaluation
+        finds it.
+
+    Returns
+    -------
+    The fitted segmenter (see :mod:`custseg.segments.clustering`).
+    """
+    from custseg.segments import clustering
+
+    cfg = ws.config.segments.clustering
+    algo = algorithm or cfg.algorithm
+    if algo not in _ALGORITHMS:
+        raise UsageError(
+            f"unknown clustering algorithm {algo!r}; choose one of: {', '.join(_ALGORITHMS)}."
+        )
+    k_value: str | int = cfg.k if k is None else k
+    if isinstance(k_value, str) and k_value != "auto":
+        try:
+            k_value = int(k_value)
+        except ValueError:
+            raise UsageError(f"k must be 'auto' or a whole number, got {k_value!r}.") from None
+    if isinstance(k_value, int) and k_value < 2:
+        raise UsageError(f"k must be at least 2, got {k_value}.")
+    cls = getattr(clustering, _ALGORITHMS[algo])
+    seg = cls(
+        features=list(features) if features else list(cfg.features),
+        k=k_value,
+        k_range=(cfg.k_min, cfg.k_max),
+        sample_size=cfg.sample_size,
+        n_bootstrap=cfg.n_bootstrap,
+        random_state=cfg.seed,
+    )
+    seg.fit(_features(ws))
+    if save:
+        path = ws.root / CLUSTER_MODEL_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        seg.save(tmp)
+        tmp.replace(path)
+        log.info("saved the clustering model to %s", path)
+    return seg
 
 
 # --------------------------------------------------------------------------- user rules
@@ -467,21 +541,32 @@ def segment_frame(
 
 
 def rule_context(ws: Any, *, features: ir.Table | None = None, as_of: date | None = None) -> Any:
-    """The :class:`~custseg.segments.dsl.RuleContext` of a workspace, over the segment frame."""
+    """The :class:`~custseg.segments.dsl.RuleContext` of a workspace, over the segment frame.
+
+    Parameters
+    ----------
+    ws : Workspace
+        The workspace.
+    features : ibis Table, optional
+        A features table to build the frame from (default ``customer_features``).
+    as_of : date, optional
+        The rules' ``today``; default: the features' ``as_of``.
+    """
+    return _context(ws, segment_frame(ws, features=features), as_of=as_of)
+
+
+def _context(ws: Any, frame: ir.Table, *, as_of: date | None = None) -> Any:
     from custseg.segments.dsl import RuleContext
 
     con = ws.connect()
     tables = set(con.list_tables())
-    frame = segment_frame(ws, features=features)
-    if as_of is None:
-        as_of = _as_of_of(frame)
 
     def raw(name: str) -> ir.Table | None:
         return con.table(name) if name in tables else None
 
     return RuleContext(
         features=frame,
-        as_of=as_of,
+        as_of=as_of if as_of is not None else _as_of_of(frame),
         orders=raw("orders"),
         order_lines=raw("order_lines"),
         events=raw("events"),
@@ -610,22 +695,10 @@ def evaluate(
         defs = [d for d in defs if d.name in set(wanted)]
     run_id = run_id or new_run_id()
     con = ws.connect()
-    frame = segment_frame(ws)
     # Materialise the frame once: every rule reads it.
-    con.create_table("_segment_frame", frame, temp=True, overwrite=True)
+    con.create_table("_segment_frame", segment_frame(ws), temp=True, overwrite=True)
     try:
-        from custseg.segments.dsl import RuleContext
-
-        base = rule_context(ws)
-        ctx = RuleContext(
-            features=con.table("_segment_frame"),
-            as_of=base.as_of,
-            orders=base.orders,
-            order_lines=base.order_lines,
-            events=base.events,
-            campaign_exposures=base.campaign_exposures,
-            campaign_outcomes=base.campaign_outcomes,
-        )
+        ctx = _context(ws, con.table("_segment_frame"))
         expr = membership_expr(ctx, defs, run_id=run_id)
         total = int(ctx.features.count().to_pyarrow().as_py())
         if write:
@@ -652,11 +725,30 @@ def _write(
         {**d.to_dict(), "tags": json.dumps(list(d.tags)), "run_id": run_id, "as_of": as_of}
         for d in defs
     ]
-    definitions = ibis.memtable(rows) if rows else None
+    schema = {
+        "name": "string",
+        "title": "string",
+        "family": "string",
+        "rule": "string",
+        "description": "string",
+        "priority": "int64",
+        "tags": "string",
+        "owner": "string",
+        "source": "string",
+        "exclusive_group": "string",
+        "run_id": "string",
+        "as_of": "date",
+    }
+    definitions = ibis.memtable(rows, schema=schema) if rows else None
     if not ws.is_duckdb:
         con.create_table(MEMBERSHIPS_TABLE, expr, overwrite=True)
         if definitions is not None:
             con.create_table(DEFINITIONS_TABLE, definitions, overwrite=True)
+        current = con.table(MEMBERSHIPS_TABLE)
+        if SNAPSHOTS_TABLE in con.list_tables():
+            con.insert(SNAPSHOTS_TABLE, current)
+        else:
+            con.create_table(SNAPSHOTS_TABLE, current)
         return
     con.create_table("_memberships_new", expr, overwrite=True)
     if definitions is not None:
@@ -669,6 +761,12 @@ def _write(
         if definitions is not None:
             raw.execute(f"DROP TABLE IF EXISTS {DEFINITIONS_TABLE}")
             raw.execute(f"ALTER TABLE _segment_definitions_new RENAME TO {DEFINITIONS_TABLE}")
+        # The immutable history: every evaluation's memberships, by run_id.
+        raw.execute(
+            f"CREATE TABLE IF NOT EXISTS {SNAPSHOTS_TABLE} AS "
+            f"SELECT * FROM {MEMBERSHIPS_TABLE} WITH NO DATA"
+        )
+        raw.execute(f"INSERT INTO {SNAPSHOTS_TABLE} SELECT * FROM {MEMBERSHIPS_TABLE}")
         raw.execute("COMMIT")
     except Exception:
         raw.execute("ROLLBACK")
