@@ -49,6 +49,7 @@ __all__ = [
     "SegmentsConfig",
     "DestinationConfig",
     "ExportsConfig",
+    "WebhookConfig",
     "Config",
     "load_config",
     "resolve",
@@ -325,6 +326,32 @@ class ExportsConfig(_Strict):
     destinations: dict[str, DestinationConfig] = Field(default_factory=dict)
 
 
+class WebhookConfig(_Strict):
+    """One ``[webhooks.<name>]`` table: POST entered/exited members to a URL after evaluation."""
+
+    url: str = Field(description="http(s) URL that receives the JSON batches.")
+    segments: list[str] = Field(
+        default_factory=list, description="Segments to send (default: all)."
+    )
+    secret_env: str = Field(
+        default="CUSTSEG_WEBHOOK_SECRET",
+        description="Environment variable holding the HMAC-SHA256 signing secret.",
+    )
+    batch_size: int = Field(default=500, ge=1, le=100_000)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    backoff_seconds: float = Field(
+        default=0.5, ge=0, description="First retry delay; doubles each attempt."
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not re.match(r"https?://[^\s/]+", v):
+            raise ValueError(f"url {v!r} must start with http:// or https://")
+        return v
+
+
 class WorkspaceSection(_Strict):
     """``[workspace]``: name, backend and currency."""
 
@@ -366,6 +393,7 @@ class Config(_Strict):
     clv: ClvConfig = Field(default_factory=ClvConfig)
     segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
     exports: ExportsConfig = Field(default_factory=ExportsConfig)
+    webhooks: dict[str, WebhookConfig] = Field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- loading
