@@ -50,6 +50,11 @@ __all__ = [
     "DestinationConfig",
     "ExportsConfig",
     "WebhookConfig",
+    "PlaybookAction",
+    "ShippingTierConfig",
+    "ShippingRate",
+    "ShippingConfig",
+    "ActionsConfig",
     "Config",
     "load_config",
     "resolve",
@@ -352,6 +357,103 @@ class WebhookConfig(_Strict):
         return v
 
 
+Objective = Literal["retain", "upsell", "win_back", "reward", "onboard"]
+Channel = Literal["email", "sms", "paid_social", "direct_mail", "phone"]
+
+
+class PlaybookAction(_Strict):
+    """One ``[[actions.playbook]]`` entry: what to do with one segment."""
+
+    segment: str = Field(description="Segment key (see `custseg segments list`).")
+    objective: Objective
+    channel: Channel
+    offer: str = Field(
+        default="none",
+        pattern=r"^(none|free_shipping|loyalty_points|early_access|percent_[0-9]{1,2})$",
+        description="none, percent_<n>, free_shipping, loyalty_points or early_access.",
+    )
+    message: str = ""
+    cadence: str = "once"
+    budget_per_customer: float = Field(default=0.0, ge=0, description="0: no cap.")
+    response_rate: float | None = Field(default=None, gt=0, le=1)
+
+
+class ShippingTierConfig(_Strict):
+    """One ``[[actions.shipping.tiers]]`` entry; the first tier whose rule matches wins."""
+
+    name: str
+    rule: str = Field(min_length=1)
+    method: Literal["economy", "standard", "express", "next_day", "freight"]
+    reason: str = ""
+
+
+class ShippingRate(_Strict):
+    """Cost of one shipment: ``base + per_kg x weight``."""
+
+    base: float = Field(ge=0)
+    per_kg: float = Field(default=0.0, ge=0)
+
+
+def _default_rates() -> dict[str, ShippingRate]:
+    return {
+        "economy": ShippingRate(base=3.5, per_kg=0.3),
+        "standard": ShippingRate(base=5.0, per_kg=0.5),
+        "express": ShippingRate(base=12.0, per_kg=1.0),
+        "next_day": ShippingRate(base=20.0, per_kg=1.5),
+        "freight": ShippingRate(base=40.0, per_kg=0.4),
+    }
+
+
+class ShippingConfig(_Strict):
+    """``[actions.shipping]``: segment-driven service levels and their costs."""
+
+    default_tiers: bool = Field(default=True, description="Use the built-in tiers after yours.")
+    tiers: list[ShippingTierConfig] = Field(default_factory=list)
+    rates: dict[str, ShippingRate] = Field(default_factory=_default_rates)
+    promise_radius_km: float = Field(
+        default=800.0, gt=0, description="Flag customers farther than this from a warehouse."
+    )
+    packaging: dict[str, str] = Field(
+        default_factory=lambda: {
+            "gift_wrap": "tags CONTAINS 'gift'",
+            "fragile": "products_purchased MATCHES (category IN ('electronics', 'kitchen'), "
+            "date >= -12m)",
+            "b2b_labels": "account_id IS NOT NULL",
+        },
+        description="Packaging and labeling flags, each a segment-language rule.",
+    )
+
+
+class ActionsConfig(_Strict):
+    """``[actions]``: playbooks (marketing actions per segment) and shipping tiers."""
+
+    default_playbook: bool = Field(
+        default=True, description="Add the built-in actions for segments you do not cover."
+    )
+    playbook: list[PlaybookAction] = Field(default_factory=list)
+    response_rates: dict[str, float] = Field(
+        default_factory=lambda: {
+            "retain": 0.08,
+            "upsell": 0.05,
+            "win_back": 0.03,
+            "reward": 0.12,
+            "onboard": 0.10,
+        },
+        description="Assumed response rate per objective (used when an action has none).",
+    )
+    channel_costs: dict[str, float] = Field(
+        default_factory=lambda: {
+            "email": 0.002,
+            "sms": 0.02,
+            "paid_social": 0.40,
+            "direct_mail": 1.20,
+            "phone": 6.00,
+        },
+        description="Cost of one contact per channel, in the base currency.",
+    )
+    shipping: ShippingConfig = Field(default_factory=ShippingConfig)
+
+
 class WorkspaceSection(_Strict):
     """``[workspace]``: name, backend and currency."""
 
@@ -394,6 +496,7 @@ class Config(_Strict):
     segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
     exports: ExportsConfig = Field(default_factory=ExportsConfig)
     webhooks: dict[str, WebhookConfig] = Field(default_factory=dict)
+    actions: ActionsConfig = Field(default_factory=ActionsConfig)
 
 
 # --------------------------------------------------------------------------- loading

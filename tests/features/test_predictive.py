@@ -43,17 +43,22 @@ def test_predictions_equal_the_models_and_prospects_stay_null() -> None:
     assert set(prediction_columns(cfg)) <= set(df.columns)
     # prospects: no orders, no predictions
     assert df.loc[["p1", "p2", "p3"], "p_alive"].isna().all()
-    # the same data fitted directly (no collapsing, no join) gives the same numbers
-    bgf = BetaGeoModel().fit({"frequency": x, "recency": tx, "T": T})
+    # the same data fitted directly (no collapsing, no join) gives the same numbers; this
+    # Poisson data shows no dropout, so the unpenalized optimum is degenerate (a, b ~ 1e7,
+    # its expected purchases overflow to NaN) and the build falls back to a small penalty
+    raw = BetaGeoModel().fit({"frequency": x, "recency": tx, "T": T})
+    assert not np.isfinite(raw.conditional_expected_purchases(52.0, x, tx, T)).all()
+    pen = models.transactions.penalizer
+    assert pen > 0
+    bgf = BetaGeoModel(penalizer=pen).fit({"frequency": x, "recency": tx, "T": T})
+    assert np.isfinite(got_expected := bgf.conditional_expected_purchases(52.0, x, tx, T)).all()
     for k, v in bgf.params_.items():
         assert models.transactions.params_[k] == pytest.approx(v, rel=1e-5)
     order = [f"c{i}" for i in range(len(x))]
     got = df.loc[order]
     np.testing.assert_allclose(got["p_alive"], bgf.probability_alive(x, tx, T), rtol=1e-5)
     np.testing.assert_allclose(got["churn_probability"], 1 - got["p_alive"], rtol=1e-12)
-    np.testing.assert_allclose(
-        got["expected_orders_364d"], bgf.conditional_expected_purchases(52.0, x, tx, T), rtol=1e-5
-    )
+    np.testing.assert_allclose(got["expected_orders_364d"], got_expected, rtol=1e-5)
     # next order date: as_of + 7 x the expected time to the next purchase (weeks)
     gap = np.round(7 * bgf.expected_time_to_next_purchase(x, tx, T)).astype(int)
     want = [as_of + timedelta(days=int(g)) for g in gap]
@@ -73,3 +78,26 @@ def test_clv_is_discounted_expected_purchases_times_expected_spend() -> None:
     expected = bgf.conditional_expected_purchases(months * (365.25 / 12) / 7, x, tx, T)
     spend = ggf.conditional_expected_average_profit(np.where(ok, x, 0), np.where(ok, m, 0.0))
     np.testing.assert_allclose(df["clv_365d"], np.round(expected * spend, 2), atol=0.011)
+
+
+def test_demo_store_predictions_are_finite_for_every_buyer(demo_store):
+    """The unpenalized BG/NBD optimum on this store is degenerate (a, b ~ 1e5..1e7, whose
+    predictions overflow); the fit must fall back to a small penalty, not leave NaN."""
+    import math
+
+    from custseg.workspace import open_workspace
+
+    with open_workspace(demo_store) as ws:
+        rows = (
+            ws.connect()
+            .con.execute(
+                "SELECT clv_365d, expected_orders_365d, p_alive FROM customer_features "
+                "WHERE number_of_orders > 0"
+            )
+            .fetchall()
+        )
+    assert rows
+    for clv, expected, p in rows:
+        assert clv is not None and math.isfinite(clv)
+        assert expected is not None and math.isfinite(expected) and expected >= 0
+        assert p is not None and 0 <= p <= 1

@@ -13,6 +13,7 @@ Models: BG/NBD for purchases and P(alive), Gamma-Gamma for the value of a purcha
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -87,7 +88,23 @@ def add_predictions(
     big_t = distinct["_k_clv_T"].to_numpy(zero_copy_only=False)
     m = np.nan_to_num(distinct["_k_clv_monetary"].to_numpy(zero_copy_only=False), nan=0.0)
     w = distinct["weights"].to_numpy(zero_copy_only=False).astype(float)
-    bgf = _fit(BetaGeoModel, {"frequency": x, "recency": tx, "T": big_t, "weights": w}, config)
+    horizon_weeks = config.horizon_days / 7.0
+
+    def finite_predictions(fitted: BetaGeoModel) -> str | None:
+        with np.errstate(all="ignore"):
+            e = fitted.conditional_expected_purchases(horizon_weeks, x, tx, big_t)
+            p = fitted.probability_alive(x, tx, big_t)
+        if np.all(np.isfinite(e)) and np.all(np.isfinite(p)):
+            return None
+        params = ", ".join(f"{k}={v:.4g}" for k, v in fitted.params_.items())
+        return f"predictions overflow ({params})"
+
+    bgf = _fit(
+        BetaGeoModel,
+        {"frequency": x, "recency": tx, "T": big_t, "weights": w},
+        config,
+        check=finite_predictions,
+    )
     if bgf is None:
         log.warning("BG/NBD could not be fitted: the predictive features are left null")
         return _null_columns(features, names), empty
@@ -113,22 +130,28 @@ def add_predictions(
             )
             if ggf is not None:
                 m = np.where(ok, np.minimum(m, cap), m)
-    horizon_weeks = config.horizon_days / 7.0
     expected = bgf.conditional_expected_purchases(horizon_weeks, x, tx, big_t)
     p_alive = bgf.probability_alive(x, tx, big_t)
     gap_days = 7.0 * bgf.expected_time_to_next_purchase(x, tx, big_t)
     clv = np.full(len(x), np.nan)
+    profit = None
     if ggf is not None:
         # repeat buyers with a non-positive repeat value get the population's expected spend
         profit = ggf.conditional_expected_average_profit(np.where(ok, x, 0), np.where(ok, m, 0.0))
-    elif ok.any():
+        if not np.all(np.isfinite(profit)):
+            # a degenerate fit (e.g. accepted at the noise floor with extreme p, v) can
+            # overflow; fall back to the observed values rather than losing clv_*
+            log.warning(
+                "Gamma-Gamma fit %s gives non-finite expected spends",
+                {k: round(v, 4) for k, v in ggf.params_.items()},
+            )
+            ggf, profit = None, None
+    if profit is None and ok.any():
         log.warning(
             "Gamma-Gamma could not be fitted even on winsorized values: clv_* uses each repeat "
             "buyer's observed mean repeat value (the population mean for the others)"
         )
         profit = np.where(ok, m, float(np.average(m[ok], weights=w[ok])))
-    else:
-        profit = None
     if profit is not None:
         months = max(1, round(config.horizon_days / _DAYS_PER_MONTH))
         monthly = (1.0 + config.annual_discount_rate) ** (1 / 12) - 1.0
@@ -163,12 +186,19 @@ WINSORIZE_LEVELS = (0.99, 0.95, 0.90)
 FALLBACK_PENALIZERS = (0.001, 0.01, 0.1)
 
 
-def _fit(model: type, data: dict[str, np.ndarray], config: ClvConfig) -> Any:
+def _fit(
+    model: type,
+    data: dict[str, np.ndarray],
+    config: ClvConfig,
+    check: Callable[[Any], str | None] | None = None,
+) -> Any:
     """Fit with the configured penalizer, then with small L2 penalties if that fails.
 
     Real stores are rarely exactly BG/NBD: a likelihood that is flat in one direction (no
-    visible dropout, say) is pinned down by a small penalty, as lifetimes recommends.
-    Returns None (and logs why) when no penalty gives a converged fit.
+    visible dropout, say) is pinned down by a small penalty, as lifetimes recommends. A
+    fit is also rejected when ``check(fitted)`` returns a reason (e.g. its predictions
+    overflow on the data: a degenerate optimum with huge ``a`` and ``b``).
+    Returns None (and logs why) when no penalty gives a usable fit.
     """
     tried = []
     for pen in (config.penalizer, *(p for p in FALLBACK_PENALIZERS if p > config.penalizer)):
@@ -181,6 +211,10 @@ def _fit(model: type, data: dict[str, np.ndarray], config: ClvConfig) -> Any:
             tried.append(
                 f"penalizer={pen:g}: q={fitted.params_['q']:.3f} <= 1 (infinite mean spend)"
             )
+            continue
+        reason = check(fitted) if check is not None else None
+        if reason:
+            tried.append(f"penalizer={pen:g}: {reason}")
             continue
         if tried:
             log.info("%s fitted with penalizer=%g (%s)", model.__name__, pen, "; ".join(tried))
