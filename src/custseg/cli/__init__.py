@@ -9,6 +9,7 @@ import typer
 
 from custseg.cli import features as _features
 from custseg.cli import ingest as _ingest
+from custseg.cli import segments as _segments
 from custseg.cli import synth as _synth
 from custseg.cli import workspace as _workspace
 
@@ -22,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _mod in (_workspace, _ingest, _features, _synth):
+for _mod in (_workspace, _ingest, _features, _synth, _segments):
     _mod.register(app)
 
 

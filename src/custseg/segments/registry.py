@@ -501,7 +501,7 @@ def _features(ws: Any) -> ir.Table:
     con = ws.connect()
     if "customer_features" not in con.list_tables():
         raise WorkspaceError(
-            "customer_features has not been built in this workspace; run `custseg features` first."
+            "the workspace has no customer_features table; build it first with `custseg features`."
         )
     return con.table("customer_features")
 
