@@ -7,10 +7,15 @@ import os
 
 import typer
 
+from custseg.cli import actions as _actions
 from custseg.cli import features as _features
 from custseg.cli import ingest as _ingest
+from custseg.cli import profiles as _profiles
+from custseg.cli import runs as _runs
 from custseg.cli import segments as _segments
+from custseg.cli import serve as _serve
 from custseg.cli import synth as _synth
+from custseg.cli import tokens as _tokens
 from custseg.cli import workspace as _workspace
 
 __all__ = ["app", "main"]
@@ -23,7 +28,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _mod in (_workspace, _ingest, _features, _synth, _segments):
+for _mod in (
+    _workspace,
+    _ingest,
+    _features,
+    _synth,
+    _segments,
+    _profiles,
+    _actions,
+    _runs,
+    _serve,
+    _tokens,
+):
     _mod.register(app)
 
 
