@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 
 from custseg.exceptions import WorkspaceError
 
-__all__ = ["build_report", "cluster_section", "workspace_profiles"]
+__all__ = ["build_report", "cluster_section", "cluster_sizes", "workspace_profiles"]
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,14 @@ def workspace_profiles(
     )
 
 
+def cluster_sizes(model: Any) -> dict[int, int]:
+    """Sample size of each cluster of a fitted model (from its ``profile_``)."""
+    prof = getattr(model, "profile_", None)
+    if prof is None or "size" not in getattr(prof, "columns", ()):
+        return {}
+    return {int(c): int(n) for c, n in prof["size"].items()}
+
+
 def cluster_section(model: Any) -> Any:
     """A report section for a fitted clustering: k curve, stability, names and rules."""
     from custseg.profiles import ReportSection
@@ -115,10 +123,7 @@ def cluster_section(model: Any) -> Any:
         if stab >= 0.8
         else ("fair" if stab >= 0.6 else "unstable: refit or change features")
     )
-    sizes = {}
-    prof = getattr(model, "profile_", None)
-    if isinstance(prof, dict):
-        sizes = {c: p.get("size") for c, p in prof.items() if isinstance(p, dict)}
+    sizes = cluster_sizes(model)
     rows = []
     for c, name in sorted(model.names_.items()):
         r = model.rules_.get(c)

@@ -21,48 +21,49 @@ def _money(x: float | None) -> str:
 
 def print_plan(actions: list[Any], out: Any = console, *, limit: int | None = None) -> None:
     """Print the action plan, best expected value first."""
+    wide = out.width >= 150  # narrow terminals: leave out revenue, cost and the message
     t = Table(title="Action plan (ranked by expected value)", title_justify="left")
-    for col, just in (
+    cols = [
         ("#", "right"),
         ("segment", "left"),
         ("objective", "left"),
         ("channel", "left"),
         ("offer", "left"),
         ("reach", "right"),
-        ("exp. revenue", "right"),
-        ("exp. cost", "right"),
-        ("exp. value", "right"),
-        ("message", "left"),
-    ):
+    ]
+    if wide:
+        cols += [("exp. revenue", "right"), ("exp. cost", "right")]
+    cols += [("exp. value", "right")]
+    if wide:
+        cols += [("message", "left")]
+    for col, just in cols:
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for a in actions[:limit] if limit else actions:
-        t.add_row(
-            str(a.rank),
-            escape(a.title),
-            a.objective,
-            a.channel,
-            a.offer,
-            f"{a.reach:,}",
-            _money(a.expected_revenue),
-            _money(a.expected_cost),
-            _money(a.expected_value),
-            escape(a.message),
-        )
+        row = [str(a.rank), escape(a.title), a.objective, a.channel, a.offer, f"{a.reach:,}"]
+        if wide:
+            row += [_money(a.expected_revenue), _money(a.expected_cost)]
+        row += [_money(a.expected_value)]
+        if wide:
+            row += [escape(a.message)]
+        t.add_row(*row)
     out.print(t)
 
 
 def print_shipping(summary: list[Any], out: Any = console) -> None:
     """Print the shipping tiers: customers, share of orders, estimated cost."""
-    t = Table(title="Shipping tiers (orders of the last 365 days)", title_justify="left")
+    t = Table(
+        title="Shipping tiers (orders of the last 365 days; far = beyond the delivery promise)",
+        title_justify="left",
+    )
     for col, just in (
         ("tier", "left"),
         ("method", "left"),
         ("customers", "right"),
         ("orders", "right"),
-        ("share of orders", "right"),
+        ("share", "right"),
         ("est. cost", "right"),
         ("per order", "right"),
-        ("beyond promise", "right"),
+        ("far", "right"),
     ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for s in summary:

@@ -61,12 +61,9 @@ def print_clustering(seg: Any, out: Any = console) -> None:
         else ("[yellow]fair[/]" if stab >= 0.6 else "[red]unstable[/]")
     )
     out.print(f"Bootstrap stability (mean adjusted Rand index): {stab:.3f} {mark}")
-    sizes = {}
-    prof = getattr(seg, "profile_", None)
-    if isinstance(prof, dict):
-        for c, p in prof.items():
-            if isinstance(p, dict) and "size" in p:
-                sizes[c] = p["size"]
+    from custseg.report import cluster_sizes
+
+    sizes = cluster_sizes(seg)
     t = Table(title="Clusters", title_justify="left")
     for col, just in (
         ("cluster", "right"),

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from custseg.cli._common import console, err_console, handle_errors
+from custseg.cli._demo import show_pipeline
 from custseg.cli._report import print_report
 from custseg.cli.ingest import run_ingest
 from custseg.demo import DEMO_TABLES, reconcile, write_demo_config
@@ -109,16 +110,12 @@ def register(app: typer.Typer) -> None:
             mark = "[green]✓[/]" if found == injected else "[red]✗[/]"
             t.add_row(kind, f"{injected:,}", f"{found:,} {mark}", rules)
         console.print(t)
-        console.rule("[bold]3. Customer features, RFM groups, CLV and churn")
-        from custseg.cli.features import features_summary, print_features_summary
-        from custseg.features import materialize
-
         with open_workspace(directory) as ws:
-            materialize(ws)
-            print_features_summary(features_summary(ws), console)
+            show_pipeline(ws, console)
         console.print(
             f"\nWorkspace ready in [bold]{directory}[/]. Try:\n"
-            f"  custseg status -w {directory}\n"
-            f"  custseg quarantine -w {directory}\n"
-            f"  custseg features -w {directory} --as-of 2025-01-01"
+            f"  custseg segments list -w {directory}\n"
+            f"  custseg segments preview \"amount_spent > 500 AND main_device = 'mobile'\" -w {directory}\n"
+            f"  custseg profile rfm_champions -w {directory}\n"
+            f"  custseg status -w {directory}"
         )
