@@ -42,6 +42,7 @@ __all__ = [
     "CLUSTER_MODEL_FILE",
     "MEMBERSHIPS_TABLE",
     "DEFINITIONS_TABLE",
+    "FRAME_TABLE",
     "SNAPSHOTS_TABLE",
     "BacktestPoint",
     "Evaluation",
@@ -50,8 +51,10 @@ __all__ = [
     "evaluate",
     "fit_workspace_clustering",
     "get_definition",
+    "invalidate_frame",
     "load_cluster_model",
     "load_definitions",
+    "materialize_frame",
     "members",
     "read_segment_file",
     "rule_context",
@@ -63,6 +66,8 @@ log = logging.getLogger(__name__)
 
 MEMBERSHIPS_TABLE = "memberships"
 DEFINITIONS_TABLE = "segment_definitions"
+#: The materialised segment frame (features + tiers + clusters), written by evaluation.
+FRAME_TABLE = "segment_frame"
 #: Append-only history of every evaluation's memberships (by ``run_id``).
 SNAPSHOTS_TABLE = "membership_snapshots"
 #: Where ``custseg segments cluster`` saves the clustering model, inside the workspace.
@@ -305,6 +310,7 @@ def fit_workspace_clustering(
         tmp = path.with_suffix(".json.tmp")
         seg.save(tmp)
         tmp.replace(path)
+        invalidate_frame(ws)
         log.info("saved the clustering model to %s", path)
     return seg
 
@@ -552,7 +558,30 @@ def rule_context(ws: Any, *, features: ir.Table | None = None, as_of: date | Non
     as_of : date, optional
         The rules' ``today``; default: the features' ``as_of``.
     """
+    if features is None:
+        con = ws.connect()
+        if FRAME_TABLE in con.list_tables():
+            return _context(ws, con.table(FRAME_TABLE), as_of=as_of)
     return _context(ws, segment_frame(ws, features=features), as_of=as_of)
+
+
+def materialize_frame(ws: Any) -> ir.Table:
+    """Write the segment frame to the :data:`FRAME_TABLE` table and return it.
+
+    Rules then compile against a plain table, so previews stay interactive (compiling
+    the frame's expression, with the cluster assignment, takes longer than running a
+    rule on a million rows). Rebuilding ``customer_features`` or saving a clustering
+    model drops the table (:func:`invalidate_frame`); :func:`rule_context` falls back to
+    the lazy frame until the next evaluation writes it again.
+    """
+    con = ws.connect()
+    con.create_table(FRAME_TABLE, segment_frame(ws), overwrite=True)
+    return con.table(FRAME_TABLE)
+
+
+def invalidate_frame(ws: Any) -> None:
+    """Drop the materialised segment frame (its inputs changed)."""
+    ws.connect().drop_table(FRAME_TABLE, force=True)
 
 
 def _context(ws: Any, frame: ir.Table, *, as_of: date | None = None) -> Any:
@@ -695,24 +724,21 @@ def evaluate(
         defs = [d for d in defs if d.name in set(wanted)]
     run_id = run_id or new_run_id()
     con = ws.connect()
-    # Materialise the frame once: every rule reads it.
-    con.create_table("_segment_frame", segment_frame(ws), temp=True, overwrite=True)
-    try:
-        ctx = _context(ws, con.table("_segment_frame"))
-        expr = membership_expr(ctx, defs, run_id=run_id)
-        total = int(ctx.features.count().to_pyarrow().as_py())
-        if write:
-            _write(ws, expr, defs, run_id=run_id, as_of=ctx.as_of)
-            counted = con.table(MEMBERSHIPS_TABLE)
-        else:
-            counted = expr
-        sizes_rows = counted.group_by("segment").aggregate(n=counted.count()).to_pyarrow()
-        sizes = {d.name: 0 for d in defs}
-        sizes.update(
-            dict(zip(sizes_rows["segment"].to_pylist(), sizes_rows["n"].to_pylist(), strict=True))
-        )
-    finally:
-        con.drop_table("_segment_frame", force=True)
+    # Materialise the frame once: every rule reads it, and so do later previews.
+    frame = materialize_frame(ws)
+    ctx = _context(ws, frame)
+    expr = membership_expr(ctx, defs, run_id=run_id)
+    total = int(ctx.features.count().to_pyarrow().as_py())
+    if write:
+        _write(ws, expr, defs, run_id=run_id, as_of=ctx.as_of)
+        counted = con.table(MEMBERSHIPS_TABLE)
+    else:
+        counted = expr
+    sizes_rows = counted.group_by("segment").aggregate(n=counted.count()).to_pyarrow()
+    sizes = {d.name: 0 for d in defs}
+    sizes.update(
+        dict(zip(sizes_rows["segment"].to_pylist(), sizes_rows["n"].to_pylist(), strict=True))
+    )
     log.info("evaluated %d segments as of %s (run %s)", len(defs), ctx.as_of, run_id)
     return Evaluation(run_id=run_id, as_of=ctx.as_of, total=total, sizes=sizes, definitions=defs)
 
