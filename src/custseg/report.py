@@ -3,8 +3,9 @@
 :func:`workspace_profiles` profiles the evaluated segments (by title, in the order of
 their definitions); :func:`build_report` writes one offline HTML file with the overview
 and a section per segment (:mod:`custseg.profiles`), a clustering section when a model is
-saved (the k curve, stability, names and explaining rules), and the action plan and
-shipping tiers when they have been computed.
+saved (the k curve, stability, names and explaining rules), the action plan and
+shipping tiers when they have been computed, and the lift by RFM group of the latest
+campaigns (forest plots, :mod:`custseg.monitor`).
 """
 
 from __future__ import annotations
@@ -230,6 +231,33 @@ def _actions_section(ws: Any) -> Any | None:
     return ReportSection("Actions", "", [], anchor="actions", children=children)
 
 
+def _campaign_sections(ws: Any, *, by: str = "rfm", limit: int = 3) -> list[Any]:
+    """Lift by segment of the most recent campaigns with exposures (a forest plot each)."""
+    from custseg.exceptions import CustsegError
+    from custseg.monitor import campaign_section, measure_campaign
+
+    con = ws.connect()
+    tables = set(con.list_tables())
+    if not {"campaigns", "campaign_exposures"} <= tables:
+        return []
+    c = con.table("campaigns")
+    exposed = con.table("campaign_exposures").select("campaign_id").distinct()
+    ids = (
+        c.semi_join(exposed, "campaign_id")
+        .order_by(ibis.desc("started_at"))
+        .limit(limit)
+        .campaign_id.to_pyarrow()
+        .to_pylist()
+    )
+    out = []
+    for cid in ids:
+        try:
+            out.append(campaign_section(measure_campaign(ws, cid, by=by)))
+        except CustsegError as exc:  # a campaign that cannot be measured is reported, not fatal
+            log.warning("campaign %s left out of the report: %s", cid, exc)
+    return out
+
+
 def build_report(
     ws: Any,
     out: str | Path | None = None,
@@ -264,6 +292,7 @@ def build_report(
     actions = _actions_section(ws)
     if actions is not None:
         sections.append(actions)
+    sections += _campaign_sections(ws)
     as_of = ws.connect().table("customer_features").as_of.max().to_pyarrow().as_py()
     path = Path(out) if out is not None else ws.root / REPORT_FILE
     write_report(

@@ -10,6 +10,7 @@ import typer
 from custseg.cli import actions as _actions
 from custseg.cli import features as _features
 from custseg.cli import ingest as _ingest
+from custseg.cli import measure as _measure
 from custseg.cli import profiles as _profiles
 from custseg.cli import runs as _runs
 from custseg.cli import segments as _segments
@@ -37,6 +38,7 @@ for _mod in (
     _profiles,
     _actions,
     _runs,
+    _measure,
     _serve,
     _tokens,
 ):
