@@ -55,6 +55,7 @@ __all__ = [
     "ShippingRate",
     "ShippingConfig",
     "ActionsConfig",
+    "MonitorConfig",
     "Config",
     "load_config",
     "resolve",
@@ -454,6 +455,32 @@ class ActionsConfig(_Strict):
     shipping: ShippingConfig = Field(default_factory=ShippingConfig)
 
 
+class MonitorConfig(_Strict):
+    """``[monitor]``: drift alert thresholds (``custseg monitor``)."""
+
+    size_change_warn: float = Field(default=0.10, gt=0, description="Relative size change.")
+    size_change_alert: float = Field(default=0.25, gt=0)
+    psi_warn: float = Field(default=0.10, gt=0, description="Population stability index.")
+    psi_alert: float = Field(default=0.25, gt=0)
+    distance_growth_warn: float = Field(
+        default=0.10, gt=0, description="Relative growth of the mean cluster assignment distance."
+    )
+    distance_growth_alert: float = Field(default=0.25, gt=0)
+    min_segment_size: int = Field(default=30, ge=0, description="Smaller segments are not alerted on.")
+    fail_on: Literal["warn", "alert", "never"] = Field(
+        default="alert", description="custseg monitor exits non-zero from this severity."
+    )
+    flows: list[list[str]] = Field(
+        default_factory=lambda: [
+            ["rfm_champions", "rfm_at_risk"],
+            ["rfm_champions", "rfm_cant_lose_them"],
+            ["rfm_loyal_customers", "rfm_at_risk"],
+            ["clv_top", "churn_high"],
+        ],
+        description="Migrations worth flagging: [from segment, to segment] pairs.",
+    )
+
+
 class WorkspaceSection(_Strict):
     """``[workspace]``: name, backend and currency."""
 
@@ -497,6 +524,7 @@ class Config(_Strict):
     exports: ExportsConfig = Field(default_factory=ExportsConfig)
     webhooks: dict[str, WebhookConfig] = Field(default_factory=dict)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
 
 
 # --------------------------------------------------------------------------- loading
