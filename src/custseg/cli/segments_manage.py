@@ -333,7 +333,7 @@ def add_commands(app: typer.Typer) -> None:
             ("share", "right"),
             ("historic", "right"),
             ("predicted", "right"),
-            ("headroom", "right"),
+            (obj.order_by.replace("_", " "), "right"),
             ("rule", "left"),
         ):
             t.add_column(col, justify=just)  # type: ignore[arg-type]
@@ -345,7 +345,7 @@ def add_commands(app: typer.Typer) -> None:
                 f"{o.share:.1%}",
                 _fmt_money(o.historic_value),
                 _fmt_money(o.predicted_value),
-                _fmt_money(o.headroom),
+                "" if s.score == float("-inf") else f"{s.score:,.0f}",
                 escape(s.candidate.rule),
             )
         console.print(t)
