@@ -9,9 +9,11 @@ loaded data, the error if any). Stages:
    ``[segments.clustering] enabled``, one is fitted and saved;
 3. ``segments``: every segment evaluated into ``memberships`` (the run id is the
    evaluation's), with a snapshot;
-4. ``actions``: the playbook plan and each customer's action (``customer_actions``), the
+4. ``snapshots``: the run's feature distributions and segment sizes and values
+   (:mod:`custseg.monitor.snapshots`), for drift and history;
+5. ``actions``: the playbook plan and each customer's action (``customer_actions``), the
    shipping tiers (``shipping_tiers``) and the recommendations (``recommendations``);
-5. ``deliveries``: the configured webhooks.
+6. ``deliveries``: the configured webhooks.
 
 A stage that fails marks the run ``failed`` with its error and stops; the error is
 raised again for the caller.
@@ -37,7 +39,14 @@ __all__ = ["RUNS_TABLE", "STAGES", "RunResult", "get_run", "list_runs", "run"]
 log = logging.getLogger(__name__)
 
 RUNS_TABLE = "runs"
-STAGES: tuple[str, ...] = ("features", "clustering", "segments", "actions", "deliveries")
+STAGES: tuple[str, ...] = (
+    "features",
+    "clustering",
+    "segments",
+    "snapshots",
+    "actions",
+    "deliveries",
+)
 
 _SCHEMA = {
     "run_id": "string",
@@ -223,6 +232,13 @@ def run(
         stage("clustering", clustering)
         ev = stage("segments", lambda: registry.evaluate(ws, run_id=result.run_id))
         result.details["segments"] = dict(ev.sizes)
+
+        def snapshots() -> None:
+            from custseg.monitor.snapshots import snapshot_features
+
+            snapshot_features(ws, result.run_id)
+
+        stage("snapshots", snapshots)
 
         def actions() -> None:
             from custseg.actions.playbooks import assign_actions, plan

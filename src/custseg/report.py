@@ -293,6 +293,11 @@ def build_report(
     if actions is not None:
         sections.append(actions)
     sections += _campaign_sections(ws)
+    from custseg.monitor.history import history_section
+
+    history = history_section(ws)
+    if history is not None:
+        sections.append(history)
     as_of = ws.connect().table("customer_features").as_of.max().to_pyarrow().as_py()
     path = Path(out) if out is not None else ws.root / REPORT_FILE
     write_report(

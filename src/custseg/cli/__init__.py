@@ -11,6 +11,7 @@ from custseg.cli import actions as _actions
 from custseg.cli import features as _features
 from custseg.cli import ingest as _ingest
 from custseg.cli import measure as _measure
+from custseg.cli import monitor as _monitor
 from custseg.cli import profiles as _profiles
 from custseg.cli import runs as _runs
 from custseg.cli import segments as _segments
@@ -39,6 +40,7 @@ for _mod in (
     _actions,
     _runs,
     _measure,
+    _monitor,
     _serve,
     _tokens,
 ):

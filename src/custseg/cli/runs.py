@@ -28,8 +28,11 @@ def _date(text: str | None) -> date | None:
 
 def register(app: typer.Typer) -> None:
     """Add ``run`` and ``runs`` to the app."""
+    from custseg.cli.monitor import register_diff
+
     runs_app = typer.Typer(help="Recorded pipeline runs.", no_args_is_help=True)
     app.add_typer(runs_app, name="runs")
+    register_diff(runs_app)
 
     @app.command("run")
     @handle_errors

@@ -14,12 +14,23 @@ Campaign measurement:
 * :mod:`~custseg.monitor.stats`: the statistics, pure numpy/scipy.
 
 See ``docs/measurement.md``.
+
+Segment migration and drift (``docs/monitoring.md``):
+
+* :func:`snapshot_features` (:mod:`~custseg.monitor.snapshots`): per-run feature
+  distribution summaries and segment sizes and values, called by the pipeline;
+* :func:`transition_matrix`, :func:`sizes_over_time`, :func:`sankey`
+  (:mod:`~custseg.monitor.migration`): who moved between segments from one run to the next;
+* :func:`drift_alerts` and :func:`psi` (:mod:`~custseg.monitor.drift`): size, feature and
+  cluster drift alerts with ``[monitor]`` thresholds;
+* :func:`history_section` (:mod:`~custseg.monitor.history`): the report's History section.
 """
 
 from __future__ import annotations
 
 from custseg.monitor import stats
 from custseg.monitor.charts import campaign_section, forest_plot
+from custseg.monitor.drift import Alert, drift_alerts, feature_psi, psi
 from custseg.monitor.experiments import (
     CampaignMeasurement,
     SegmentLift,
@@ -28,6 +39,7 @@ from custseg.monitor.experiments import (
     measure_tables,
     outcomes_from_orders,
 )
+from custseg.monitor.history import history_section
 from custseg.monitor.holdouts import (
     HOLDOUTS_TABLE,
     Holdout,
@@ -37,22 +49,43 @@ from custseg.monitor.holdouts import (
     list_holdouts,
     load_holdout,
 )
+from custseg.monitor.migration import (
+    FlaggedFlow,
+    Transition,
+    flagged_flows,
+    sankey,
+    sizes_over_time,
+    transition_matrix,
+)
+from custseg.monitor.snapshots import snapshot_features
 
 __all__ = [
     "HOLDOUTS_TABLE",
+    "Alert",
     "CampaignMeasurement",
+    "FlaggedFlow",
     "Holdout",
     "SegmentLift",
+    "Transition",
     "assign_holdout",
     "campaign_frame",
     "campaign_section",
     "create_holdout",
+    "drift_alerts",
+    "feature_psi",
+    "flagged_flows",
     "forest_plot",
+    "history_section",
     "holdout_exposures",
     "list_holdouts",
     "load_holdout",
     "measure_campaign",
     "measure_tables",
     "outcomes_from_orders",
+    "psi",
+    "sankey",
+    "sizes_over_time",
+    "snapshot_features",
     "stats",
+    "transition_matrix",
 ]
