@@ -23,13 +23,14 @@ See ``docs/features.md`` for every column.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-from custseg.config import FeaturesConfig
+from custseg.config import ClvConfig, FeaturesConfig
 from custseg.exceptions import UsageError
 from custseg.features import (
     b2b,
@@ -40,11 +41,13 @@ from custseg.features import (
     psychographic,
     technographic,
 )
-from custseg.features._common import AsOf, as_of_cut
+from custseg.features._common import AsOf, as_of_cut, counted_orders
 from custseg.schema import ibis_schema
 
 __all__ = [
+    "Stage",
     "ZERO_WHEN_MISSING",
+    "add_scores_and_predictions",
     "b2b",
     "behavior",
     "build",
@@ -93,14 +96,50 @@ def default_as_of(orders: ir.Table) -> date:
     return latest
 
 
+#: Materializes one shared intermediate table and returns it; see :func:`build_from_tables`.
+Stage = Callable[[str, ir.Table], ir.Table]
+
+_CUSTOMER_COLUMNS = (
+    "customer_id",
+    "is_stub",
+    "tags",
+    "accepts_email_marketing",
+    "accepts_sms_marketing",
+    "created_at",
+)
+_ACCOUNT_COLUMNS = ("account_id", "company_size", "industry", "account_tier")
+_COUNTED_COLUMNS = (
+    "order_id",
+    "customer_id",
+    "ordered_at",
+    "order_date",
+    "net",
+    "discount",
+    "channel",
+    "ship_postal_code",
+    "ship_city",
+    "items_count",
+)
+_EVENT_COLUMNS = ("customer_id", "ts", "type", "device", "os", "browser", "source")
+
+
+def _lazy(_name: str, table: ir.Table) -> ir.Table:
+    return table
+
+
 def build_from_tables(
     tables: dict[str, ir.Table],
     *,
     as_of: date | datetime | AsOf,
     config: FeaturesConfig | None = None,
     lookback_days: int = 365,
+    stage: Stage | None = None,
 ) -> ir.Table:
     """Join every feature family onto ``customers``; the tables are given directly.
+
+    The families share their intermediate tables (counted orders, their per-order line
+    statistics, units per customer and category, the window's events), so each is
+    computed once however many families use it.
 
     Parameters
     ----------
@@ -114,11 +153,17 @@ def build_from_tables(
         :class:`~custseg.config.FeaturesConfig`.
     lookback_days
         Window of the event-based features.
+    stage
+        Called as ``stage(name, table)`` on each shared intermediate table before the
+        families read it; it returns a materialized copy (e.g. ``lambda name, t:
+        t.cache()``), so that the final query reads small tables instead of recomputing
+        them. Default: everything stays one lazy expression. :func:`materialize` stages.
 
     Returns
     -------
     ir.Table
         One row per row of ``customers``; see ``docs/features.md`` for the columns.
+        One small query runs while building: the top categories.
     """
     missing = [n for n in _INPUTS if n not in tables]
     if missing:
@@ -128,41 +173,74 @@ def build_from_tables(
         )
     cfg = config or FeaturesConfig()
     cut = as_of_cut(as_of)
-    c, o, lines = tables["customers"], tables["orders"], tables["order_lines"]
-    ev, attrs = tables["events"], tables["attributes"]
+    keep = stage or _lazy
+    c = tables["customers"]
 
-    base = c.select(
-        "customer_id",
-        "is_stub",
-        "tags",
-        "accepts_email_marketing",
-        "accepts_sms_marketing",
-        "created_at",
+    # shared intermediates, each computed once whichever families read it; only the
+    # columns the families use (a shared subquery is materialized whole)
+    counted = keep(
+        "counted_orders", counted_orders(tables["orders"], cut).select(*_COUNTED_COLUMNS)
     )
+    lines = behavior._lines_of(counted, tables["order_lines"])
+    stats = keep("order_stats", behavior._order_stats(lines))
+    cat_units = keep("category_units", behavior._category_units(lines))
+    events = keep(
+        "window_events",
+        engagement.window_events(tables["events"], as_of=cut, lookback_days=lookback_days).select(
+            *_EVENT_COLUMNS
+        ),
+    )
+
+    # per-customer columns of customers itself (no join needed)
+    people = demographic._with_demographics(geo._with_location(c, cfg.warehouses), cut)
+    accounts = tables["accounts"].select(
+        "account_id", company_size="employee_band", industry="industry", account_tier="tier"
+    )
+    people = people.left_join(accounts, "account_id").drop("account_id_right")
+
     parts: list[ir.Table] = [
-        behavior.rfm_summary(o, as_of=cut),
-        behavior.basket_summary(o, lines, as_of=cut),
-        engagement.engagement_summary(ev, o, as_of=cut, lookback_days=lookback_days),
-        geo.location(c, warehouses=cfg.warehouses),
-        geo.shipping_summary(o, as_of=cut),
-        demographic.demographics(c, as_of=cut),
-        technographic.technographics(ev, o, as_of=cut, lookback_days=lookback_days),
-        psychographic.attribute_pivot(attrs, keys=cfg.attribute_keys, as_of=cut),
-        psychographic.purchase_traits(o, lines, as_of=cut),
-        b2b.account_profile(c, tables["accounts"]),
-        b2b.order_volume(o, lines, as_of=cut, bulk_units=cfg.bulk_units),
+        behavior._rfm_from_counted(counted, cut, behavior.WINDOWS),
+        behavior._basket(counted, lines, stats, cat_units, categories=None, max_categories=12),
+        engagement._engagement(events, counted, cut, lookback_days=lookback_days),
+        geo._shipping(counted),
+        technographic._technographics(events, counted),
+        psychographic.attribute_pivot(tables["attributes"], keys=cfg.attribute_keys, as_of=cut),
+        psychographic._traits(
+            counted, lines, stats, cat_units, novelty_days=psychographic.NOVELTY_DAYS
+        ),
+        b2b._volume(
+            b2b._order_units(counted, stats), cut, bulk_units=cfg.bulk_units, volume_days=365
+        ),
     ]
-    t = base
+    t = people
     for p in parts:
         t = t.left_join(p, "customer_id")
         if "customer_id_right" in t.columns:
             t = t.drop("customer_id_right")
+    rfm, basket, engaged, shipping, techno, attrs, traits, volume = (
+        [c for c in p.columns if c != "customer_id"] for p in parts
+    )
+    order = [
+        *_CUSTOMER_COLUMNS,
+        *rfm,
+        *basket,
+        *engaged,
+        *geo.LOCATION_COLUMNS,
+        *shipping,
+        *demographic.DEMOGRAPHIC_COLUMNS,
+        *techno,
+        *attrs,
+        *traits,
+        *_ACCOUNT_COLUMNS,
+        *volume,
+    ]
     zero = {
         n: t[n].fill_null(0.0 if t[n].type().is_floating() else 0)
         for n in ZERO_WHEN_MISSING
         if n in t.columns
     }
-    return t.mutate(**zero, as_of=ibis.date(cut.day))
+    t = t.mutate(**zero, as_of=ibis.date(cut.day))
+    return t.select(*order, "as_of")
 
 
 def build(
@@ -212,13 +290,42 @@ def _base(
 
 
 def _enrich(workspace: Any, table: ir.Table, as_of: date) -> ir.Table:
-    """RFM scores and group, then the predictive columns."""
+    return add_scores_and_predictions(table, as_of=as_of, clv=workspace.config.clv)
+
+
+def add_scores_and_predictions(
+    features: ir.Table, *, as_of: date, clv: ClvConfig | None = None
+) -> ir.Table:
+    """Add the RFM scores and group, then (when ``clv.enabled``) the predictive columns.
+
+    What :func:`build` and :func:`materialize` do after :func:`build_from_tables`; call it
+    on a ``build_from_tables`` result (better: a materialized copy of it, since it is read
+    several times) to get the whole ``customer_features`` table on any backend.
+
+    Parameters
+    ----------
+    features
+        One row per customer with the behavioural columns (``build_from_tables``).
+    as_of
+        The as-of date of ``features`` (the next order date counts from it).
+    clv
+        ``[clv]`` settings; default :class:`~custseg.config.ClvConfig`.
+
+    Returns
+    -------
+    ir.Table
+        ``features`` plus ``r_score, f_score, m_score, rfm_score, rfm_group``
+        (:func:`custseg.segments.score_rfm`) and the columns of
+        :func:`custseg.features.predictive.add_predictions`. Small queries run to check
+        the data and fit the models.
+    """
     from custseg.features.predictive import add_predictions
     from custseg.segments.rfm import score_rfm
 
-    table = score_rfm(table)
-    if workspace.config.clv.enabled:
-        table, _ = add_predictions(table, config=workspace.config.clv, as_of=as_of)
+    cfg = clv or ClvConfig()
+    table = score_rfm(features)
+    if cfg.enabled:
+        table, _ = add_predictions(table, config=cfg, as_of=as_of)
     return table
 
 

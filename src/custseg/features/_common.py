@@ -67,7 +67,9 @@ def as_of_cut(as_of: date | datetime | AsOf) -> AsOf:
 def counted_orders(orders: ir.Table, cut: AsOf) -> ir.Table:
     """Orders that count: status not 'cancelled', placed at or before as-of, with a customer.
 
-    Adds ``net`` (float64: total - coalesce(refunded, 0)) and ``order_date`` (date).
+    Adds ``net`` (``total - coalesce(refunded, 0)``, in the money type: an exact decimal
+    for canonical tables, so sums of it are exact and the same on every backend and in
+    any order; cast a sum to float64, not each value) and ``order_date`` (date).
     """
     status = orders.status.lower().strip()
     kept = orders.filter(
@@ -76,9 +78,7 @@ def counted_orders(orders: ir.Table, cut: AsOf) -> ir.Table:
         status.isnull() | (status != "cancelled"),
     )
     return kept.mutate(
-        net=(
-            kept.total.cast("float64").fill_null(0.0) - kept.refunded.cast("float64").fill_null(0.0)
-        ),
+        net=kept.total.fill_null(0) - kept.refunded.fill_null(0),
         order_date=kept.ordered_at.date(),
     )
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import ibis.expr.types as ir
 
 from custseg.features._common import AsOf, as_of_cut, counted_orders, safe_div
+from custseg.features.behavior import _lines_of, _order_stats
 
 __all__ = ["account_profile", "order_volume", "order_units"]
 
@@ -35,12 +36,18 @@ def order_units(
 
     Returns ``order_id, customer_id, order_date, units`` (int64, null when unknown).
     """
-    o = counted_orders(orders, as_of_cut(as_of))
-    lq = order_lines.filter(order_lines.quantity > 0)
-    per = lq.group_by("order_id").aggregate(_u=lq.quantity.sum())
-    t = o.left_join(per, "order_id")
+    counted = counted_orders(orders, as_of_cut(as_of))
+    return _order_units(counted, _order_stats(_lines_of(counted, order_lines)))
+
+
+def _order_units(counted: ir.Table, stats: ir.Table) -> ir.Table:
+    """:func:`order_units` from counted orders and their line statistics (see ``behavior``)."""
+    t = counted.left_join(stats.select("order_id", "_positive_units"), "order_id")
     return t.select(
-        "order_id", "customer_id", "order_date", units=t._u.fill_null(t.items_count).cast("int64")
+        "order_id",
+        "customer_id",
+        "order_date",
+        units=t._positive_units.fill_null(t.items_count).cast("int64"),
     )
 
 
@@ -74,7 +81,13 @@ def order_volume(
         units of orders in the last ``volume_days`` days).
     """
     cut = as_of_cut(as_of)
-    u = order_units(orders, order_lines, as_of=cut)
+    counted = counted_orders(orders, cut)
+    units = _order_units(counted, _order_stats(_lines_of(counted, order_lines)))
+    return _volume(units, cut, bulk_units=bulk_units, volume_days=volume_days)
+
+
+def _volume(u: ir.Table, cut: AsOf, *, bulk_units: int, volume_days: int) -> ir.Table:
+    """:func:`order_volume` on :func:`order_units`."""
     recent = cut.days_back(u.order_date) < volume_days
     return u.group_by("customer_id").aggregate(
         units_per_order=u.units.mean().cast("float64"),

@@ -82,14 +82,19 @@ def rfm_summary(
     (2, 20, 30.0, 20.0)
     """
     cut = as_of_cut(as_of)
-    o = counted_orders(orders, cut)
+    return _rfm_from_counted(counted_orders(orders, cut), cut, windows)
 
+
+def _rfm_from_counted(o: ir.Table, cut: AsOf, windows: Sequence[int]) -> ir.Table:
+    """:func:`rfm_summary` on counted orders (:func:`~custseg.features._common.counted_orders`)."""
+    # Money is summed in the exact decimal type and cast to float64 after summing, so the
+    # sums (and the means made from them) do not depend on the order of addition: the same
+    # on every run and every backend (the CLV models are fitted on them).
     days = o.group_by(["customer_id", "order_date"]).aggregate(day_net=o.net.sum())
     w = ibis.window(group_by=days.customer_id, order_by=days.order_date)
-    days = days.mutate(
-        _first=days.order_date.min().over(group_by=days.customer_id),
-        _prev=days.order_date.lag().over(w),
-    )
+    days = days.mutate(_prev=days.order_date.lag().over(w))
+    # the first purchase day is the one without a previous day: no second window needed
+    repeat = days._prev.notnull()
     days = days.mutate(_gap=days.order_date.delta(days._prev, unit="day").cast("float64"))
     per_day = days.group_by("customer_id").aggregate(
         _n_days=days.count(),
@@ -97,17 +102,19 @@ def rfm_summary(
         last_order_date=days.order_date.max(),
         mean_interpurchase_days=days._gap.mean(),
         std_interpurchase_days=days._gap.std(how="sample"),
-        mean_repeat_order_value=days.day_net.mean(where=days.order_date != days._first),
+        mean_repeat_order_value=safe_div(
+            days.day_net.sum(where=repeat), repeat.cast("int64").sum()
+        ),
     )
 
     back = cut.days_back(o.order_date)
     aggs: dict[str, ir.Value] = {
         "number_of_orders": o.count(),
-        "amount_spent": o.net.sum(),
+        "amount_spent": o.net.sum().cast("float64"),
     }
     for n in windows:
         aggs[f"orders_{n}d"] = (back < n).cast("int64").sum()
-        aggs[f"spend_{n}d"] = o.net.sum(where=back < n).fill_null(0.0)
+        aggs[f"spend_{n}d"] = o.net.sum(where=back < n).cast("float64").fill_null(0.0)
     per_order = o.group_by("customer_id").aggregate(**aggs)
 
     t = per_order.join(per_day, "customer_id")
@@ -153,17 +160,57 @@ def order_lines_bought(
     ``order_discount`` (float64) and ``bought`` (int64: the quantity of a
     positive line, else 0).
     """
-    cut = as_of_cut(as_of)
-    o = counted_orders(orders, cut).select(
+    return _lines_of(counted_orders(orders, as_of_cut(as_of)), order_lines)
+
+
+def _lines_of(counted: ir.Table, order_lines: ir.Table) -> ir.Table:
+    """:func:`order_lines_bought` on counted orders."""
+    o = counted.select(
         "order_id",
         "customer_id",
         "order_date",
-        order_discount=ibis._.discount.cast("float64").fill_null(0.0),
+        order_discount=counted.discount.cast("float64").fill_null(0.0),
     )
     lines = order_lines.join(o, "order_id")
     return lines.mutate(
         bought=ibis.ifelse(lines.quantity > 0, lines.quantity, 0).cast("int64"),
     )
+
+
+def _order_stats(lines: ir.Table) -> ir.Table:
+    """One row per counted order with lines (``lines`` from :func:`_lines_of`).
+
+    Columns: ``order_id, customer_id``, ``_units`` (bought units), ``_positive_units``
+    (sum of positive quantities, null without one), ``_returned`` (``returned_qty`` of
+    positive lines + ``-quantity`` of negative lines), ``_full`` (bought units without a
+    line or order discount), ``_line_disc`` (a line with ``discount > 0``) and ``_cats``
+    (distinct categories bought). The basket, psychographic and B2B features share it.
+    """
+    line_disc = lines.discount.cast("float64").fill_null(0.0)
+    returned = ibis.ifelse(
+        lines.quantity > 0, lines.returned_qty.fill_null(0), -lines.quantity
+    ).cast("int64")
+    full = ibis.ifelse((line_disc <= 0) & (lines.order_discount <= 0), lines.bought, 0)
+    return lines.group_by(["order_id", "customer_id"]).aggregate(
+        _units=lines.bought.sum(),
+        _positive_units=lines.quantity.sum(where=lines.quantity > 0),
+        _returned=returned.sum(),
+        _full=full.sum(),
+        _line_disc=(line_disc > 0).any(),
+        _cats=lines.category.nunique(where=lines.bought > 0),
+    )
+
+
+def _category_units(lines: ir.Table) -> ir.Table:
+    """Units bought per ``(customer_id, category)`` (null category included; 0 for returns)."""
+    return lines.group_by(["customer_id", "category"]).aggregate(_units=lines.bought.sum())
+
+
+def _discount_share(counted: ir.Table, stats: ir.Table) -> ir.Table:
+    """``customer_id, _discount_share``: share of counted orders with an order or line discount."""
+    disc = counted.left_join(stats.select("order_id", "_line_disc"), "order_id")
+    has_disc = (disc.discount.cast("float64").fill_null(0.0) > 0) | disc._line_disc.fill_null(False)
+    return disc.group_by("customer_id").aggregate(_discount_share=has_disc.cast("float64").mean())
 
 
 def top_categories(order_lines: ir.Table, *, limit: int = 12) -> list[str]:
@@ -172,13 +219,19 @@ def top_categories(order_lines: ir.Table, *, limit: int = 12) -> list[str]:
     Ties go to the alphabetically first category.
     """
     lines = order_lines.filter(order_lines.category.notnull(), order_lines.quantity > 0)
-    top = (
-        lines.group_by("category")
-        .aggregate(units=lines.quantity.sum())
-        .order_by([ibis.desc("units"), "category"])
-        .limit(limit)
-    )
+    units = lines.group_by("category").aggregate(units=lines.quantity.sum())
+    return _ranked_categories(units, limit)
+
+
+def _ranked_categories(units: ir.Table, limit: int) -> list[str]:
+    top = units.order_by([ibis.desc("units"), "category"]).limit(limit)
     return [r for r in top.to_pyarrow().column("category").to_pylist()]
+
+
+def _top_from_category_units(cat_units: ir.Table, limit: int) -> list[str]:
+    """:func:`top_categories` from :func:`_category_units` (a much smaller table)."""
+    t = cat_units.filter(cat_units.category.notnull(), cat_units._units > 0)
+    return _ranked_categories(t.group_by("category").aggregate(units=t._units.sum()), limit)
 
 
 def _share_names(categories: Sequence[str]) -> dict[str, str]:
@@ -238,62 +291,62 @@ def basket_summary(
         - ``avg_basket_units``: mean bought units per order with lines
         - ``basket_diversity``: mean distinct categories per order with lines
     """
-    cut = as_of_cut(as_of)
-    lines = order_lines_bought(orders, order_lines, as_of=cut)
+    counted = counted_orders(orders, as_of_cut(as_of))
+    lines = _lines_of(counted, order_lines)
+    return _basket(
+        counted,
+        lines,
+        _order_stats(lines),
+        _category_units(lines),
+        categories=categories,
+        max_categories=max_categories,
+    )
+
+
+def _basket(
+    counted: ir.Table,
+    lines: ir.Table,
+    stats: ir.Table,
+    cat_units: ir.Table,
+    *,
+    categories: Sequence[str] | None,
+    max_categories: int,
+) -> ir.Table:
+    """:func:`basket_summary` on the shared intermediate tables (see :func:`_order_stats`)."""
     if categories is None:
-        categories = top_categories(lines, limit=max_categories)
+        categories = _top_from_category_units(cat_units, max_categories)
     shares = _share_names(list(categories)[:max_categories])
 
-    line_disc = lines.discount.cast("float64").fill_null(0.0)
-    returned = ibis.ifelse(
-        lines.quantity > 0, lines.returned_qty.fill_null(0), -lines.quantity
-    ).cast("int64")
-    full_price = (line_disc <= 0) & (lines.order_discount <= 0)
-    lines = lines.mutate(_returned=returned, _full=ibis.ifelse(full_price, lines.bought, 0))
-
-    units = lines.bought.sum()
-    aggs: dict[str, ir.Value] = {
-        "_bought": units,
-        "_returned": lines._returned.sum(),
-        "_full": lines._full.sum(),
-    }
-    for name, cat in shares.items():
-        aggs[name] = lines.bought.sum(where=lines.category == cat)
-    per_cust = lines.group_by("customer_id").aggregate(**aggs)
+    per_order = stats.group_by("customer_id").aggregate(
+        _bought=stats._units.sum(),
+        _returned=stats._returned.sum(),
+        _full=stats._full.sum(),
+        avg_basket_units=stats._units.mean().cast("float64"),
+        basket_diversity=stats._cats.mean().cast("float64"),
+    )
+    per_cat = cat_units.group_by("customer_id").aggregate(
+        **{
+            name: cat_units._units.sum(where=cat_units.category == cat)
+            for name, cat in shares.items()
+        }
+    )
+    per_cust = per_order.left_join(per_cat, "customer_id").drop("customer_id_right")
     per_cust = per_cust.mutate(
         return_rate=safe_div(per_cust._returned, per_cust._bought),
         full_price_share=safe_div(per_cust._full, per_cust._bought),
         **{n: safe_div(per_cust[n], per_cust._bought) for n in shares},
     )
 
-    per_order = lines.group_by(["customer_id", "order_id"]).aggregate(
-        _units=lines.bought.sum(),
-        _cats=lines.category.nunique(where=lines.bought > 0),
-        _line_disc=(line_disc > 0).any(),
-    )
-    basket = per_order.group_by("customer_id").aggregate(
-        avg_basket_units=per_order._units.mean().cast("float64"),
-        basket_diversity=per_order._cats.mean().cast("float64"),
-    )
-
-    o = counted_orders(orders, cut)
-    disc = o.left_join(per_order.select("order_id", "_line_disc"), o.order_id == per_order.order_id)
-    has_disc = (disc.discount.cast("float64").fill_null(0.0) > 0) | disc._line_disc.fill_null(False)
-    disc_share = disc.group_by("customer_id").aggregate(
-        discount_share=has_disc.cast("float64").mean()
-    )
-
-    top_cat = mode(lines.filter(lines.bought > 0), "category", name="top_category", weight="bought")
+    bought_cats = cat_units.filter(cat_units._units > 0)
+    top_cat = mode(bought_cats, "category", name="top_category", weight="_units")
     brands = lines.filter(lines.bought > 0, lines.brand.notnull())
     brand_units = brands.group_by(["customer_id", "brand"]).aggregate(u=brands.bought.sum())
     loyalty = brand_units.group_by("customer_id").aggregate(
         brand_loyalty=safe_div(brand_units.u.max(), brand_units.u.sum())
     )
 
-    out = disc_share.left_join(per_cust, "customer_id").select(
-        "customer_id", "discount_share", "return_rate", "full_price_share", *shares
-    )
-    for part in (top_cat, loyalty, basket):
+    out = _discount_share(counted, stats).rename(discount_share="_discount_share")
+    for part in (per_cust, top_cat, loyalty):
         out = out.left_join(part, "customer_id").drop("customer_id_right")
     return out.select(
         "customer_id",

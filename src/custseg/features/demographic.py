@@ -9,7 +9,7 @@ import ibis.expr.types as ir
 
 from custseg.features._common import AsOf, as_of_cut
 
-__all__ = ["AGE_BANDS", "DECLARED", "demographics", "age_years"]
+__all__ = ["AGE_BANDS", "DECLARED", "DEMOGRAPHIC_COLUMNS", "demographics", "age_years"]
 
 #: (lowest age, label) of each band; ages under 18 get "under 18".
 AGE_BANDS: tuple[tuple[int, str], ...] = (
@@ -31,6 +31,9 @@ DECLARED = (
     "occupation",
     "language",
 )
+
+#: The columns :func:`demographics` returns after ``customer_id``.
+DEMOGRAPHIC_COLUMNS = ("age", "age_band", *DECLARED)
 
 
 def age_years(birth_date: ir.DateValue, on: date) -> ir.IntegerValue:
@@ -63,11 +66,11 @@ def demographics(customers: ir.Table, *, as_of: date | datetime | AsOf) -> ir.Ta
         null when age is), then :data:`DECLARED` unchanged.
     """
     cut = as_of_cut(as_of)
+    return _with_demographics(customers, cut).select("customer_id", *DEMOGRAPHIC_COLUMNS)
+
+
+def _with_demographics(customers: ir.Table, cut: AsOf) -> ir.Table:
+    """``customers`` plus ``age`` and ``age_band`` (the declared fields are its own)."""
     c = customers.mutate(age=age_years(customers.birth_date, cut.day))
     band = ibis.cases(*[(c.age >= lo, label) for lo, label in AGE_BANDS], else_="under 18")
-    return c.select(
-        "customer_id",
-        "age",
-        age_band=ibis.ifelse(c.age.isnull(), ibis.null("string"), band),
-        **{k: c[k] for k in DECLARED},
-    )
+    return c.mutate(age_band=ibis.ifelse(c.age.isnull(), ibis.null("string"), band))

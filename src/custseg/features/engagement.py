@@ -70,12 +70,25 @@ def engagement_summary(
           without views)
     """
     cut = as_of_cut(as_of)
-    e = window_events(events, as_of=cut, lookback_days=lookback_days)
+    return _engagement(
+        window_events(events, as_of=cut, lookback_days=lookback_days),
+        counted_orders(orders, cut),
+        cut,
+        lookback_days=lookback_days,
+    )
+
+
+def _event_counts(e: ir.Table) -> ir.Table:
+    """Events of each :data:`EVENT_COUNTS` type per customer (technographics shares it)."""
     typ = e.type.lower()
-    counts = e.group_by("customer_id").aggregate(
+    return e.group_by("customer_id").aggregate(
         **{name: (typ == t).cast("int64").sum() for name, t in EVENT_COUNTS.items()}
     )
-    o = counted_orders(orders, cut)
+
+
+def _engagement(e: ir.Table, o: ir.Table, cut: AsOf, *, lookback_days: int) -> ir.Table:
+    """:func:`engagement_summary` on window events and counted orders."""
+    counts = _event_counts(e)
     start = ibis.timestamp(cut.end - timedelta(days=lookback_days))
     o = o.filter(o.ordered_at >= start)
     n_orders = o.group_by("customer_id").aggregate(_orders=o.count())

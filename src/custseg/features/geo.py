@@ -12,12 +12,21 @@ import ibis.expr.types as ir
 
 from custseg.features._common import AsOf, as_of_cut, counted_orders
 
-__all__ = ["EARTH_RADIUS_KM", "haversine_km", "location", "shipping_summary"]
+__all__ = [
+    "EARTH_RADIUS_KM",
+    "LOCATION_COLUMNS",
+    "haversine_km",
+    "location",
+    "shipping_summary",
+]
 
 #: Mean Earth radius used by the haversine distance.
 EARTH_RADIUS_KM = 6371.0088
 
 _LOCATION = ("country", "region", "city", "postal_code", "latitude", "longitude")
+
+#: The columns :func:`location` returns after ``customer_id``.
+LOCATION_COLUMNS = (*_LOCATION, "distance_to_warehouse_km", "nearest_warehouse")
 
 
 def haversine_km(
@@ -61,25 +70,35 @@ def location(customers: ir.Table, *, warehouses: Sequence[Any] = ()) -> ir.Table
         warehouse; null without coordinates or warehouses) and ``nearest_warehouse``
         (its name; ties go to the first configured).
     """
+    return _with_location(customers, warehouses).select("customer_id", *LOCATION_COLUMNS)
+
+
+def _with_location(customers: ir.Table, warehouses: Sequence[Any]) -> ir.Table:
+    """``customers`` plus ``distance_to_warehouse_km`` and ``nearest_warehouse``."""
     c = customers
     whs = [_wh(w) for w in warehouses]
     if not whs:
-        return c.select(
-            "customer_id",
-            *_LOCATION,
+        return c.mutate(
             distance_to_warehouse_km=ibis.null("float64"),
             nearest_warehouse=ibis.null("string"),
         )
-    dists = [haversine_km(c.latitude, c.longitude, lat, lon) for _, lat, lon in whs]
-    nearest = dists[0] if len(dists) == 1 else ibis.least(*dists)
-    has = c.latitude.notnull() & c.longitude.notnull()
-    name = ibis.cases(*[(d == nearest, n) for (n, _, _), d in zip(whs, dists, strict=True)])
-    return c.select(
-        "customer_id",
-        *_LOCATION,
-        distance_to_warehouse_km=ibis.ifelse(has, nearest, ibis.null("float64")),
-        nearest_warehouse=ibis.ifelse(has, name, ibis.null("string")),
+    # each distance is computed once (a column), then compared
+    names = [f"_wh{i}" for i in range(len(whs))]
+    c = c.mutate(
+        **{
+            n: haversine_km(c.latitude, c.longitude, lat, lon)
+            for n, (_, lat, lon) in zip(names, whs, strict=True)
+        }
     )
+    dists = [c[n] for n in names]
+    nearest = dists[0] if len(dists) == 1 else ibis.least(*dists)
+    c = c.mutate(_nearest=nearest)
+    has = c.latitude.notnull() & c.longitude.notnull()
+    name = ibis.cases(*[(c[n] == c._nearest, w) for n, (w, _, _) in zip(names, whs, strict=True)])
+    return c.mutate(
+        distance_to_warehouse_km=ibis.ifelse(has, c._nearest, ibis.null("float64")),
+        nearest_warehouse=ibis.ifelse(has, name, ibis.null("string")),
+    ).drop(*names, "_nearest")
 
 
 def shipping_summary(orders: ir.Table, *, as_of: date | datetime | AsOf) -> ir.Table:
@@ -89,7 +108,11 @@ def shipping_summary(orders: ir.Table, *, as_of: date | datetime | AsOf) -> ir.T
     ``(ship_postal_code, ship_city)`` pairs with at least one of the two known), one row
     per customer with a counted order.
     """
-    o = counted_orders(orders, as_of_cut(as_of))
+    return _shipping(counted_orders(orders, as_of_cut(as_of)))
+
+
+def _shipping(o: ir.Table) -> ir.Table:
+    """:func:`shipping_summary` on counted orders."""
     known = o.ship_postal_code.notnull() | o.ship_city.notnull()
     pairs = o.filter(known).select("customer_id", "ship_postal_code", "ship_city").distinct()
     n = pairs.group_by("customer_id").aggregate(shipping_destinations=pairs.count())

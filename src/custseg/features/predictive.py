@@ -74,6 +74,9 @@ def add_predictions(
         active*; read it with p_alive). Customers without orders get nulls.
     """
     names = prediction_columns(config)
+    # The join below matches the predictions to the rows on the exact key values, so both
+    # reads of a lazy ``features`` must give the same bits: behavior.rfm_summary makes them
+    # so (money summed as exact decimals, times in whole days / 7).
     keyed = features.mutate(**{f"_k_{k}": features[k].cast("float64") for k in _KEYS})
     buyers = keyed.filter(keyed["_k_clv_T"].notnull())
     keys = [f"_k_{k}" for k in _KEYS]

@@ -9,7 +9,12 @@ import ibis
 import ibis.expr.types as ir
 
 from custseg.features._common import AsOf, as_of_cut, counted_orders, safe_div, sanitize
-from custseg.features.behavior import order_lines_bought
+from custseg.features.behavior import (
+    _category_units,
+    _discount_share,
+    _lines_of,
+    _order_stats,
+)
 
 __all__ = ["attribute_pivot", "purchase_traits", "NOVELTY_DAYS"]
 
@@ -95,8 +100,26 @@ def purchase_traits(
           SKU's first sale in the data / units with a SKU
         - ``category_breadth`` (int64): distinct categories bought
     """
-    cut = as_of_cut(as_of)
-    lines = order_lines_bought(orders, order_lines, as_of=cut)
+    counted = counted_orders(orders, as_of_cut(as_of))
+    lines = _lines_of(counted, order_lines)
+    return _traits(
+        counted,
+        lines,
+        _order_stats(lines),
+        _category_units(lines),
+        novelty_days=novelty_days,
+    )
+
+
+def _traits(
+    counted: ir.Table,
+    lines: ir.Table,
+    stats: ir.Table,
+    cat_units: ir.Table,
+    *,
+    novelty_days: int,
+) -> ir.Table:
+    """:func:`purchase_traits` on the shared intermediate tables (see ``behavior``)."""
     bought = lines.filter(lines.bought > 0)
 
     price = bought.unit_price.cast("float64")
@@ -117,23 +140,19 @@ def purchase_traits(
     per = b.group_by("customer_id").aggregate(
         relative_price_level=safe_div(b._rel_w.sum(), b._rel_units.sum()),
         novelty_seeking=safe_div(b._novel.sum(), b._sku_units.sum()),
-        category_breadth=b.category.nunique().cast("int64"),
+    )
+    bought_cats = cat_units.filter(cat_units._units > 0)
+    breadth = bought_cats.group_by("customer_id").aggregate(
+        category_breadth=bought_cats.category.count().cast("int64")
     )
 
-    o = counted_orders(orders, cut)
-    line_disc = lines.group_by("order_id").aggregate(
-        _ld=(lines.discount.cast("float64").fill_null(0.0) > 0).any()
-    )
-    od = o.left_join(line_disc, "order_id")
-    has_disc = (od.discount.cast("float64").fill_null(0.0) > 0) | od._ld.fill_null(False)
-    ds = od.group_by("customer_id").aggregate(_disc=has_disc.cast("float64").mean())
-
-    t = per.left_join(ds, "customer_id").drop("customer_id_right")
+    t = per.left_join(breadth, "customer_id").drop("customer_id_right")
+    t = t.left_join(_discount_share(counted, stats), "customer_id").drop("customer_id_right")
     cheap = ibis.greatest(ibis.least(1.0 - t.relative_price_level / 2.0, 1.0), 0.0)
     score = ibis.cases(
-        (cheap.isnull(), t._disc),
-        (t._disc.isnull(), cheap),
-        else_=(t._disc + cheap) / 2.0,
+        (cheap.isnull(), t._discount_share),
+        (t._discount_share.isnull(), cheap),
+        else_=(t._discount_share + cheap) / 2.0,
     )
     return t.select(
         "customer_id",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import ibis
 import ibis.expr.types as ir
 
 from custseg.features._common import AsOf, as_of_cut, counted_orders, mode, safe_div
-from custseg.features.engagement import window_events
+from custseg.features.engagement import _event_counts, window_events
 
 __all__ = ["technographics"]
 
@@ -46,27 +47,50 @@ def technographics(
         ``orders.channel``), ``main_traffic_source`` (mode of ``events.source``).
     """
     cut = as_of_cut(as_of)
-    e = window_events(events, as_of=cut, lookback_days=lookback_days)
-    is_session = e.type.lower() == "session"
-    e = e.mutate(
-        _is_session=is_session,
-        _has_session=is_session.cast("int64").max().over(group_by=e.customer_id),
+    return _technographics(
+        window_events(events, as_of=cut, lookback_days=lookback_days), counted_orders(orders, cut)
     )
-    basis = e.filter(e._is_session | (e._has_session == 0))
-    parts = [
-        mode(basis, "device", name="main_device"),
-        mode(basis, "os", name="main_os"),
-        mode(basis, "browser", name="main_browser"),
-        mode(basis, "source", name="main_traffic_source"),
-    ]
-    s = e.filter(e._is_session, e.device.notnull())
-    share = s.group_by("customer_id").aggregate(
-        mobile_session_share=safe_div((s.device.lower() == "mobile").cast("int64").sum(), s.count())
-    )
-    o = counted_orders(orders, cut)
-    parts += [share, mode(o, "channel", name="main_channel")]
 
-    ids = e.select("customer_id").union(o.select("customer_id"), distinct=True)
+
+_EVENT_MODES = {
+    "device": "main_device",
+    "os": "main_os",
+    "browser": "main_browser",
+    "source": "main_traffic_source",
+}
+
+
+def _technographics(e: ir.Table, o: ir.Table) -> ir.Table:
+    """:func:`technographics` on window events and counted orders.
+
+    Each mode counts events per customer and value (sessions and all events) and picks
+    the basis from the customer's session count, so no window runs over the events.
+    """
+    is_session = (e.type.lower() == "session").cast("int64")
+    flags = _event_counts(e).select("customer_id", _has_session=ibis._.sessions > 0)
+
+    def basis_counts(col: str) -> ir.Table:
+        counts = e.group_by(["customer_id", col]).aggregate(
+            _sessions=is_session.sum(), _events=e.count()
+        )
+        counts = counts.join(flags, "customer_id")
+        # the basis: session events, or every event for a customer without one
+        return counts.mutate(_n=ibis.ifelse(counts._has_session, counts._sessions, counts._events))
+
+    by_value = {col: basis_counts(col) for col in _EVENT_MODES}
+    parts = [
+        mode(t.filter(t._n > 0), col, name=_EVENT_MODES[col], weight="_n")
+        for col, t in by_value.items()
+    ]
+    s = by_value["device"].filter(ibis._.device.notnull())
+    mobile = ibis.ifelse(s.device.lower() == "mobile", s._sessions, 0)
+    share = s.group_by("customer_id").aggregate(
+        mobile_session_share=safe_div(mobile.sum(), s._sessions.sum())
+    )
+    channels = o.group_by(["customer_id", "channel"]).aggregate(_orders=o.count())
+    parts += [share, mode(channels, "channel", name="main_channel", weight="_orders")]
+
+    ids = flags.select("customer_id").union(channels.select("customer_id"), distinct=True)
     t = ids
     for p in parts:
         t = t.left_join(p, "customer_id").drop("customer_id_right")
