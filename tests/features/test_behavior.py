@@ -149,6 +149,9 @@ def test_basket_hand_computed(shop) -> None:
     assert c["top_category"] == "alpha"  # 1 unit each: alphabetical tie-break
     assert c["brand_loyalty"] is None  # no brand known
     assert c["share_alpha"] == pytest.approx(0.5)
+    # C bought alpha and zeta only: 0 of its units are toys (0, not null)
+    assert c["share_toys"] == 0.0
+    assert c["share_home_garden"] == 0.0
 
 
 def test_category_cap_and_names(shop) -> None:

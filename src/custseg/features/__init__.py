@@ -348,5 +348,9 @@ def materialize(
     finally:
         con.drop_table("_customer_features_base", force=True)
     n = con.table(FEATURES_TABLE).count().to_pyarrow().as_py()
+    # the materialised segment frame was built from the previous features
+    from custseg.segments.registry import invalidate_frame
+
+    invalidate_frame(workspace)
     log.info("wrote %s: %d rows", FEATURES_TABLE, n)
     return int(n)

@@ -334,7 +334,8 @@ def _basket(
     per_cust = per_cust.mutate(
         return_rate=safe_div(per_cust._returned, per_cust._bought),
         full_price_share=safe_div(per_cust._full, per_cust._bought),
-        **{n: safe_div(per_cust[n], per_cust._bought) for n in shares},
+        # a buyer with no unit in a category has share 0, not null (sum over no rows)
+        **{n: safe_div(per_cust[n].fill_null(0), per_cust._bought) for n in shares},
     )
 
     bought_cats = cat_units.filter(cat_units._units > 0)
