@@ -537,7 +537,9 @@ def _collect(
             grouped["revenue_list"].to_pylist(),
             strict=True,
         ):
-            out[s][a].nonzero = np.asarray(values, dtype=np.float64)
+            # Sorted: the engine returns rows in no fixed order, and the bootstrap
+            # resamples by position, so the same seed must see the same sequence.
+            out[s][a].nonzero = np.sort(np.asarray(values, dtype=np.float64))
     return out
 
 
