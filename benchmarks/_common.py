@@ -125,7 +125,8 @@ def run_measured(
         stderr = err.read().decode("utf-8", "replace")
     ru = usage.ru_maxrss * 1024  # KiB on Linux
     payload: dict[str, Any] = {}
-    lines = stdout.strip().splitlines()
+    # the payload is the last line; "\r" also ends a line (progress bars redraw with it)
+    lines = stdout.replace("\r", "\n").strip().splitlines()
     if lines:
         try:
             payload = json.loads(lines[-1])

@@ -466,7 +466,9 @@ class MonitorConfig(_Strict):
         default=0.10, gt=0, description="Relative growth of the mean cluster assignment distance."
     )
     distance_growth_alert: float = Field(default=0.25, gt=0)
-    min_segment_size: int = Field(default=30, ge=0, description="Smaller segments are not alerted on.")
+    min_segment_size: int = Field(
+        default=30, ge=0, description="Smaller segments are not alerted on."
+    )
     fail_on: Literal["warn", "alert", "never"] = Field(
         default="alert", description="custseg monitor exits non-zero from this severity."
     )

@@ -23,7 +23,6 @@ See ``docs/features.md`` for every column.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -45,7 +44,6 @@ from custseg.features._common import AsOf, as_of_cut, counted_orders
 from custseg.schema import ibis_schema
 
 __all__ = [
-    "Stage",
     "ZERO_WHEN_MISSING",
     "add_scores_and_predictions",
     "b2b",
@@ -96,9 +94,6 @@ def default_as_of(orders: ir.Table) -> date:
     return latest
 
 
-#: Materializes one shared intermediate table and returns it; see :func:`build_from_tables`.
-Stage = Callable[[str, ir.Table], ir.Table]
-
 _CUSTOMER_COLUMNS = (
     "customer_id",
     "is_stub",
@@ -120,11 +115,8 @@ _COUNTED_COLUMNS = (
     "ship_city",
     "items_count",
 )
+_RFM_INPUTS = ("days_since_last_order", "number_of_orders", "amount_spent")
 _EVENT_COLUMNS = ("customer_id", "ts", "type", "device", "os", "browser", "source")
-
-
-def _lazy(_name: str, table: ir.Table) -> ir.Table:
-    return table
 
 
 def build_from_tables(
@@ -133,13 +125,12 @@ def build_from_tables(
     as_of: date | datetime | AsOf,
     config: FeaturesConfig | None = None,
     lookback_days: int = 365,
-    stage: Stage | None = None,
 ) -> ir.Table:
     """Join every feature family onto ``customers``; the tables are given directly.
 
     The families share their intermediate tables (counted orders, their per-order line
-    statistics, units per customer and category, the window's events), so each is
-    computed once however many families use it.
+    statistics, units per customer and category, the window's events): each is one
+    subexpression of the result, which the engine computes once.
 
     Parameters
     ----------
@@ -153,11 +144,6 @@ def build_from_tables(
         :class:`~custseg.config.FeaturesConfig`.
     lookback_days
         Window of the event-based features.
-    stage
-        Called as ``stage(name, table)`` on each shared intermediate table before the
-        families read it; it returns a materialized copy (e.g. ``lambda name, t:
-        t.cache()``), so that the final query reads small tables instead of recomputing
-        them. Default: everything stays one lazy expression. :func:`materialize` stages.
 
     Returns
     -------
@@ -173,23 +159,17 @@ def build_from_tables(
         )
     cfg = config or FeaturesConfig()
     cut = as_of_cut(as_of)
-    keep = stage or _lazy
     c = tables["customers"]
 
-    # shared intermediates, each computed once whichever families read it; only the
-    # columns the families use (a shared subquery is materialized whole)
-    counted = keep(
-        "counted_orders", counted_orders(tables["orders"], cut).select(*_COUNTED_COLUMNS)
-    )
+    # shared intermediates, with only the columns the families read (a subquery used
+    # several times is materialized whole by the engine)
+    counted = counted_orders(tables["orders"], cut).select(*_COUNTED_COLUMNS)
     lines = behavior._lines_of(counted, tables["order_lines"])
-    stats = keep("order_stats", behavior._order_stats(lines))
-    cat_units = keep("category_units", behavior._category_units(lines))
-    events = keep(
-        "window_events",
-        engagement.window_events(tables["events"], as_of=cut, lookback_days=lookback_days).select(
-            *_EVENT_COLUMNS
-        ),
-    )
+    stats = behavior._order_stats(lines)
+    cat_units = behavior._category_units(lines)
+    events = engagement.window_events(
+        tables["events"], as_of=cut, lookback_days=lookback_days
+    ).select(*_EVENT_COLUMNS)
 
     # per-customer columns of customers itself (no join needed)
     people = demographic._with_demographics(geo._with_location(c, cfg.warehouses), cut)
@@ -218,7 +198,7 @@ def build_from_tables(
         if "customer_id_right" in t.columns:
             t = t.drop("customer_id_right")
     rfm, basket, engaged, shipping, techno, attrs, traits, volume = (
-        [c for c in p.columns if c != "customer_id"] for p in parts
+        [col for col in part.columns if col != "customer_id"] for part in parts
     )
     order = [
         *_CUSTOMER_COLUMNS,
@@ -320,13 +300,35 @@ def add_scores_and_predictions(
         the data and fit the models.
     """
     from custseg.features.predictive import add_predictions
-    from custseg.segments.rfm import score_rfm
+    from custseg.segments.rfm import SCORE_COLUMNS, score_rfm
 
     cfg = clv or ClvConfig()
-    table = score_rfm(features)
+    # the scores' windows sort their rows: score the columns they need, then join (sorting
+    # the whole wide table once per window costs far more than the join)
+    rfm = features.select("customer_id", *_RFM_INPUTS)
+    scores = score_rfm(rfm).select("customer_id", *SCORE_COLUMNS)
+    table = features.drop(*[c for c in SCORE_COLUMNS if c in features.columns])
+    table = table.left_join(scores, "customer_id")
+    if "customer_id_right" in table.columns:
+        table = table.drop("customer_id_right")
     if cfg.enabled:
         table, _ = add_predictions(table, config=cfg, as_of=as_of)
     return table
+
+
+#: DuckDB's working memory while materializing; beyond it, it spills to ``.custseg-tmp``.
+DUCKDB_MEMORY_LIMIT = "3GB"
+
+
+def _limit_memory(workspace: Any) -> None:
+    """Cap an embedded DuckDB's memory (by default it takes up to 80% of the RAM)."""
+    if not getattr(workspace, "is_duckdb", False):
+        return
+    tmp = workspace.root / ".custseg-tmp"
+    tmp.mkdir(exist_ok=True)
+    con = workspace.connect()
+    con.raw_sql(f"SET temp_directory = '{tmp}'")
+    con.raw_sql(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
 
 
 def materialize(
@@ -341,6 +343,7 @@ def materialize(
     predictive models are then computed from it. Parameters are those of :func:`build`.
     """
     con = workspace.connect()
+    _limit_memory(workspace)
     base, as_of_date = _base(workspace, as_of=as_of, lookback_days=lookback_days)
     staged = con.create_table("_customer_features_base", base, temp=True, overwrite=True)
     try:
