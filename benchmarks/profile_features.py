@@ -17,7 +17,6 @@ import argparse
 import shutil
 import time
 from datetime import date
-from pathlib import Path
 
 from _common import REPO
 
