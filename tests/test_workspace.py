@@ -10,7 +10,13 @@ import pytest
 
 from custseg.config import CONFIG_FILE, Config, load_config
 from custseg.exceptions import UsageError, WorkspaceError
-from custseg.workspace import Workspace, find_workspace, init_workspace, open_workspace
+from custseg.workspace import (
+    Workspace,
+    find_workspace,
+    init_workspace,
+    open_workspace,
+    transaction,
+)
 
 
 def make_ws(path: Path, text: str = "") -> Path:
@@ -302,3 +308,51 @@ def test_tables_lists_the_backend_tables(tmp_path: Path) -> None:
     con.close()
     with open_workspace(root, env={}) as ws:
         assert ws.tables() == ["customers", "orders"]
+
+
+# --------------------------------------------------------------------------- transaction
+
+
+def _rows(con, table: str) -> list[tuple]:
+    return con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+
+
+def test_transaction_commits_and_rolls_back(ws: Workspace) -> None:
+    con = ws.connect()
+    raw = con.con
+    raw.execute("CREATE TABLE t (x INTEGER)")
+    with transaction(ws) as own:
+        raw.execute("INSERT INTO t VALUES (1)")
+        con.create_table("u", obj=con.table("t"), overwrite=True)  # Ibis writes join in
+    assert own is True
+    assert _rows(raw, "t") == [(1,)] and _rows(raw, "u") == [(1,)]
+    with pytest.raises(RuntimeError), transaction(ws):
+        raw.execute("INSERT INTO t VALUES (2)")
+        con.create_table("u", obj=con.table("t"), overwrite=True)
+        raise RuntimeError("stop")
+    assert _rows(raw, "t") == [(1,)] and _rows(raw, "u") == [(1,)]
+
+
+def test_a_nested_transaction_joins_the_outer_one(ws: Workspace) -> None:
+    raw = ws.connect().con
+    raw.execute("CREATE TABLE t (x INTEGER)")
+    with pytest.raises(RuntimeError), transaction(raw) as outer:
+        with transaction(ws) as inner:  # no second BEGIN (DuckDB refuses it)
+            raw.execute("INSERT INTO t VALUES (1)")
+        assert (outer, inner) == (True, False)
+        assert _rows(raw, "t") == [(1,)]  # the inner block did not commit on its own
+        raise RuntimeError("the outer block fails")
+    assert _rows(raw, "t") == []
+    # and after a nested success, one commit by the outer block
+    with transaction(raw), transaction(raw):
+        raw.execute("INSERT INTO t VALUES (2)")
+    assert _rows(raw, "t") == [(2,)]
+
+
+def test_transaction_is_a_no_op_without_duckdb() -> None:
+    class NotDuckDB:
+        name = "pyspark"
+
+    with transaction(NotDuckDB()) as own:
+        pass
+    assert own is False

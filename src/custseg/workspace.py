@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,7 +21,7 @@ import ibis
 from custseg.config import CONFIG_FILE, Config, resolve
 from custseg.exceptions import ConfigError, UsageError, WorkspaceError
 
-__all__ = ["Workspace", "find_workspace", "init_workspace", "open_workspace"]
+__all__ = ["Workspace", "find_workspace", "init_workspace", "open_workspace", "transaction"]
 
 log = logging.getLogger(__name__)
 
@@ -176,3 +178,75 @@ def open_workspace(
         raise
     log.debug("opened workspace %s", root)
     return Workspace(root=root, config=cfg)
+
+
+def _raw_connection(target: Any) -> Any | None:
+    """The raw DuckDB connection behind a workspace or an Ibis DuckDB backend (else None)."""
+    if isinstance(target, Workspace):
+        return target.connect().con if target.is_duckdb else None
+    if getattr(target, "name", None) == "duckdb" and hasattr(target, "con"):
+        return target.con  # an Ibis DuckDB backend
+    if hasattr(target, "execute") and type(target).__module__.lstrip("_").startswith("duckdb"):
+        return target  # already a raw DuckDB connection
+    return None
+
+
+@contextmanager
+def transaction(target: Any) -> Iterator[bool]:
+    """One DuckDB transaction around a block: COMMIT on success, ROLLBACK on any error.
+
+    Nest-aware: DuckDB has no savepoints and refuses a nested ``BEGIN``, so when the
+    connection is already inside a transaction the block simply joins it (the outer
+    owner commits or rolls back). Non-DuckDB backends (Spark) have no transactions: the
+    block runs as it is and each statement takes effect on its own.
+
+    Parameters
+    ----------
+    target : Workspace, Ibis DuckDB backend or duckdb connection
+        Where to open the transaction (a workspace's is ``ws.connect().con``).
+
+    Yields
+    ------
+    bool
+        True when this call opened (and will end) the transaction; False when it joined
+        an outer one or the backend has no transactions.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> with transaction(con) as outer:
+    ...     with transaction(con) as inner:
+    ...         _ = con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    >>> (outer, inner)
+    (True, False)
+    """
+    raw = _raw_connection(target)
+    if raw is None or _in_transaction(raw):
+        yield False  # no transactions here, or an outer block owns this one
+        return
+    raw.execute("BEGIN TRANSACTION")
+    try:
+        yield True
+    except BaseException:
+        try:
+            raw.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001 - the original error matters more
+            log.debug("rollback failed", exc_info=True)
+        raise
+    raw.execute("COMMIT")
+
+
+def _in_transaction(raw: Any) -> bool:
+    """Whether a DuckDB connection is inside an explicit transaction.
+
+    In auto-commit mode every statement is its own transaction, so two queries get two
+    transaction ids; inside ``BEGIN ... COMMIT`` they share one. (A failed ``BEGIN``
+    cannot be the probe: it aborts the open transaction.)
+    """
+    try:
+        first = raw.execute("SELECT txid_current()").fetchone()[0]
+        second = raw.execute("SELECT txid_current()").fetchone()[0]
+    except Exception:  # noqa: BLE001 - "current transaction is aborted": we are in one
+        return True
+    return bool(first == second)

@@ -28,7 +28,7 @@ class RunStatus:
     """What ``GET /runs/{id}`` reports."""
 
     run_id: str
-    status: str  # queued | running | succeeded | failed
+    status: str  # queued | running | succeeded | failed | interrupted
     as_of: date | None = None
     stage: str | None = None
     started_at: datetime | None = None

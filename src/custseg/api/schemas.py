@@ -198,7 +198,7 @@ class RunIn(_In):
 
 class RunPublic(BaseModel):
     run_id: str
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: Literal["queued", "running", "succeeded", "failed", "interrupted"]
     as_of: date | None = None
     stage: str | None = Field(None, description="The stage being run.")
     started_at: str | None = None

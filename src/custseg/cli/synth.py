@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from custseg.cli._common import console, err_console, handle_errors
-from custseg.cli._demo import show_pipeline
+from custseg.cli._demo import DEMO_RUNS, show_pipeline
 from custseg.cli._report import print_report
 from custseg.cli.ingest import run_ingest
 from custseg.demo import DEMO_TABLES, reconcile, write_demo_config
@@ -69,8 +69,11 @@ def register(app: typer.Typer) -> None:
         customers: Annotated[int, typer.Option(min=100, help="Number of customers.")] = 20_000,
         seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
         fresh: Annotated[bool, typer.Option(help="Delete DIRECTORY first if it exists.")] = True,
+        runs: Annotated[
+            int, typer.Option(min=1, help="Monthly pipeline runs to backfill (history).")
+        ] = DEMO_RUNS,
     ) -> None:
-        """From nothing to a loaded workspace: generate a demo store, configure and ingest it."""
+        """From nothing to a loaded workspace: generate a store, ingest it, backfill monthly runs."""
         if directory.exists() and any(directory.iterdir()):
             if not fresh:
                 raise UsageError(f"{directory} is not empty; pass --fresh to replace it.")
@@ -111,7 +114,7 @@ def register(app: typer.Typer) -> None:
             t.add_row(kind, f"{injected:,}", f"{found:,} {mark}", rules)
         console.print(t)
         with open_workspace(directory) as ws:
-            show_pipeline(ws, console)
+            show_pipeline(ws, console, runs=runs)
         console.print(
             f"\nWorkspace ready in [bold]{directory}[/]. Try:\n"
             f"  custseg segments list -w {directory}\n"

@@ -20,6 +20,7 @@ from typing import Any
 from custseg.ingest._sql import lit, q
 from custseg.ingest.engine import Batch, sql_type
 from custseg.schema import TABLES
+from custseg.workspace import transaction
 
 __all__ = ["SYSTEM_TABLES", "ensure_tables", "write_batch", "last_fingerprint"]
 
@@ -106,53 +107,49 @@ def write_batch(
     report = batch.report
     # row order in the stored tables carries no meaning: let DuckDB insert in parallel
     con.execute("SET preserve_insertion_order = false")
-    con.execute("BEGIN TRANSACTION")
     try:
-        ensure_tables(con)
-        for table, rel in batch.relations.items():
-            ins, upd = _upsert(con, table, rel)
-            report.tables[table] = {"inserted": ins, "updated": upd}
-        if batch.stubs is not None:
-            n = con.execute(
-                f"SELECT count(*) FROM {q(batch.stubs)} s WHERE NOT EXISTS "
-                f"(SELECT 1 FROM customers c WHERE c.customer_id = s.customer_id)"
-            ).fetchone()[0]
+        with transaction(con):
+            ensure_tables(con)
+            for table, rel in batch.relations.items():
+                ins, upd = _upsert(con, table, rel)
+                report.tables[table] = {"inserted": ins, "updated": upd}
+            if batch.stubs is not None:
+                n = con.execute(
+                    f"SELECT count(*) FROM {q(batch.stubs)} s WHERE NOT EXISTS "
+                    f"(SELECT 1 FROM customers c WHERE c.customer_id = s.customer_id)"
+                ).fetchone()[0]
+                con.execute(
+                    f"INSERT INTO customers (customer_id, email, created_at, is_stub) "
+                    f"SELECT customer_id, email, created_at, is_stub FROM {q(batch.stubs)} s "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = s.customer_id)"
+                )
+                if n:
+                    report.tables.setdefault("customers", {"inserted": 0, "updated": 0})
+                    report.tables["customers"]["inserted"] += n
+            # the quarantine holds the latest load of each source
+            con.execute("DELETE FROM _quarantine WHERE source = ?", [source])
             con.execute(
-                f"INSERT INTO customers (customer_id, email, created_at, is_stub) "
-                f"SELECT customer_id, email, created_at, is_stub FROM {q(batch.stubs)} s "
-                f"WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = s.customer_id)"
+                f"INSERT INTO _quarantine SELECT {lit(load_id)}, {lit(source)}, {lit(report.file)}, "
+                f"{lit(batch.table)}, position, position_kind, rule, reason, raw, now() "
+                f"FROM {q(batch.quarantine)}"
             )
-            if n:
-                report.tables.setdefault("customers", {"inserted": 0, "updated": 0})
-                report.tables["customers"]["inserted"] += n
-        # the quarantine holds the latest load of each source
-        con.execute("DELETE FROM _quarantine WHERE source = ?", [source])
-        con.execute(
-            f"INSERT INTO _quarantine SELECT {lit(load_id)}, {lit(source)}, {lit(report.file)}, "
-            f"{lit(batch.table)}, position, position_kind, rule, reason, raw, now() "
-            f"FROM {q(batch.quarantine)}"
-        )
-        con.execute(
-            "INSERT INTO _loads VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?)",
-            [
-                load_id,
-                source,
-                report.file,
-                batch.table,
-                fingerprint,
-                started_at,
-                report.rows_in,
-                report.rows_loaded,
-                report.rows_quarantined,
-                json.dumps(report.__dict__, default=str),
-            ],
-        )
-        con.execute("COMMIT")
-        con.execute("SET preserve_insertion_order = true")
-    except BaseException:
+            con.execute(
+                "INSERT INTO _loads VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?)",
+                [
+                    load_id,
+                    source,
+                    report.file,
+                    batch.table,
+                    fingerprint,
+                    started_at,
+                    report.rows_in,
+                    report.rows_loaded,
+                    report.rows_quarantined,
+                    json.dumps(report.__dict__, default=str),
+                ],
+            )
+    finally:
         try:
-            con.execute("ROLLBACK")
             con.execute("SET preserve_insertion_order = true")
-        except Exception:  # noqa: BLE001
-            log.debug("rollback failed", exc_info=True)
-        raise
+        except Exception:  # noqa: BLE001 - inside an aborted outer transaction
+            log.debug("could not reset preserve_insertion_order", exc_info=True)

@@ -1,4 +1,4 @@
-"""The report's History section: segment size over time and a Sankey of the last migration."""
+"""The report's History section: segment sizes over time, the last migration, the CLV check."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-__all__ = ["HISTORY_FAMILIES", "history_section", "size_over_time_figure"]
+__all__ = [
+    "HISTORY_FAMILIES",
+    "VALIDATION_FALLBACK_DAYS",
+    "history_section",
+    "size_over_time_figure",
+]
 
 log = logging.getLogger(__name__)
 
@@ -118,4 +123,45 @@ def history_section(ws: Any, *, families: Sequence[str] = HISTORY_FAMILIES) -> A
                     numeric=(2, 3, 4),
                     caption=f"Flagged flows {a} → {b}",
                 )
+    body += _validation_html(ws, html_table)
     return ReportSection("History", body, figures, anchor="history")
+
+
+#: The horizon of the History section's CLV check when no run is checkable at its own.
+VALIDATION_FALLBACK_DAYS = 90
+
+
+def _validation_html(ws: Any, html_table: Any) -> str:
+    """The calibration of the newest checkable run (:mod:`custseg.monitor.validation`)."""
+    from custseg.exceptions import CustsegError
+    from custseg.monitor.validation import latest_checkable_run, validate_run
+
+    try:
+        horizon: int | None = None
+        run_id = latest_checkable_run(ws)
+        if run_id is None:
+            horizon = VALIDATION_FALLBACK_DAYS
+            run_id = latest_checkable_run(ws, horizon_days=horizon)
+        if run_id is None:
+            return ""
+        v = validate_run(ws, run_id, horizon_days=horizon)
+    except CustsegError as e:
+        log.info("no CLV validation in the history section: %s", e)
+        return ""
+    o = v.overall.iloc[0]
+    rows = [
+        [int(r.decile), int(r.n_customers), float(r.mean_predicted), float(r.mean_actual)]
+        for r in v.calibration.itertuples()
+    ]
+    return (
+        f"<p>CLV model check: run {v.run_id} (as of {v.as_of}) predicted "
+        f"{o.predicted:,.0f} orders (purchase days) in the {v.horizon_days} days to {v.end}; "
+        f"customers placed {int(o.actual):,} ({o.relative_error:+.1%}). "
+        "<code>custseg runs validate</code> breaks it down by segment.</p>"
+        + html_table(
+            ["decile of predicted orders", "customers", "mean predicted", "mean actual"],
+            rows,
+            numeric=(1, 2, 3),
+            caption=f"Calibration of run {v.run_id}",
+        )
+    )

@@ -226,14 +226,11 @@ def _write_table(ws: Any, rows: ir.Table, holdout_id: str) -> None:
         con.drop_table("_holdouts_new", force=True)
         return
     raw = con.con
-    raw.execute("BEGIN TRANSACTION")
-    try:
+    from custseg.workspace import transaction
+
+    with transaction(raw):
         raw.execute(f"DROP TABLE IF EXISTS {HOLDOUTS_TABLE}")
         raw.execute(f"ALTER TABLE _holdouts_new RENAME TO {HOLDOUTS_TABLE}")
-        raw.execute("COMMIT")
-    except Exception:
-        raw.execute("ROLLBACK")
-        raise
 
 
 def _export(table: ir.Table, path: Path) -> Path:

@@ -780,8 +780,9 @@ def _write(
     if definitions is not None:
         con.create_table("_segment_definitions_new", definitions, overwrite=True)
     raw = con.con
-    raw.execute("BEGIN TRANSACTION")
-    try:
+    from custseg.workspace import transaction
+
+    with transaction(raw):
         raw.execute(f"DROP TABLE IF EXISTS {MEMBERSHIPS_TABLE}")
         raw.execute(f"ALTER TABLE _memberships_new RENAME TO {MEMBERSHIPS_TABLE}")
         if definitions is not None:
@@ -793,10 +794,6 @@ def _write(
             f"SELECT * FROM {MEMBERSHIPS_TABLE} WITH NO DATA"
         )
         raw.execute(f"INSERT INTO {SNAPSHOTS_TABLE} SELECT * FROM {MEMBERSHIPS_TABLE}")
-        raw.execute("COMMIT")
-    except Exception:
-        raw.execute("ROLLBACK")
-        raise
 
 
 def members(ws: Any, name: str) -> ir.Table:

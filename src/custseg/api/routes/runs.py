@@ -42,9 +42,26 @@ def start_run(
 
 @router.get("", response_model=RunsPublic)
 def list_runs(ws: WorkspaceDep) -> Any:
-    """The recorded runs, newest first (at most 100)."""
+    """The recorded runs, newest first (at most 100).
+
+    Statuses: ``running``, ``succeeded``, ``failed`` (rolled back) and ``interrupted``
+    (the process died mid-run; rolled back). ``GET /runs/current`` is the one served.
+    """
     data = [RunStatus.from_result(r).to_dict() for r in pipeline.list_runs(ws, limit=100)]
     return {"data": data, "count": len(data)}
+
+
+@router.get("/current", response_model=RunPublic, responses={404: {"model": Problem}})
+def get_current_run(ws: WorkspaceDep) -> Any:
+    """The current run: the latest succeeded one, whose tables the API serves.
+
+    A failed or killed run is rolled back, so it never becomes current; a killed run is
+    listed as ``running`` until the next run starts and marks it ``interrupted``.
+    """
+    now = pipeline.current_run(ws)
+    if now is None:
+        raise ApiError(404, "no run has succeeded yet; start one with POST /runs.")
+    return RunStatus.from_result(now).to_dict()
 
 
 @router.get("/{run_id}", response_model=RunPublic, responses={404: {"model": Problem}})
