@@ -78,10 +78,12 @@ def create_app(
     -------
     FastAPI
         With ``app.state.api`` (:class:`~custseg.api.state.ApiState`) set once started.
-        Routers are joined in :mod:`custseg.api.routes`; more apps (the dashboard) mount
-        their routers on this one.
+        Routers are joined in :mod:`custseg.api.routes`; the dashboard's pages
+        (:func:`custseg.dashboard.mount_dashboard`) are under ``/ui/`` and ``GET /``
+        redirects there.
     """
     from custseg.api.routes import api_router, public_router
+    from custseg.dashboard import mount_dashboard
 
     ws = workspace if isinstance(workspace, Workspace) else open_workspace(workspace)
     settings = settings or ApiSettings()
@@ -109,6 +111,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(public_router)
     app.include_router(api_router)
+    mount_dashboard(app)
     return app
 
 

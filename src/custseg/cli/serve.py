@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
             str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug.")
         ] = "info",
     ) -> None:
-        """Serve the REST API (docs at /docs). Every route but /health needs a token.
+        """Serve the REST API (docs at /docs) and the dashboard (/ui/). Routes need a token.
 
         The server keeps the workspace database open, so other custseg commands cannot
         write to it meanwhile; create tokens first ('custseg tokens create --scope read')
@@ -42,7 +42,8 @@ def register(app: typer.Typer) -> None:
         app = create_app(ws)
         err_console.print(
             f"Serving workspace [bold]{ws.root}[/] at http://{host}:{port} "
-            f"(API docs at http://{host}:{port}/docs). Ctrl+C stops it.",
+            f"(API docs at http://{host}:{port}/docs). Ctrl+C stops it.\n"
+            f"Dashboard: http://{host}:{port}/ui/ (log in with a token).",
             highlight=False,
         )
         try:
