@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench bench-ingest bench-features clean docs
+.PHONY: setup browser demo test lint bench bench-ingest bench-features clean docs serve
 
 setup: $(STAMP)
 
@@ -19,10 +19,26 @@ $(STAMP): pyproject.toml requirements.lock
 demo: setup
 	$(VENV)/bin/custseg demo demo
 
-lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks
+# The REST API and the dashboard (http://127.0.0.1:8000/ui/) on the demo workspace.
+# A token to log in with: $(VENV)/bin/custseg tokens create -w demo --scope write
+serve: setup
+	$(VENV)/bin/custseg serve -w demo
 
-test: lint
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks tools
+
+# The browser tests drive Debian's Chromium through its ChromeDriver (selenium, pinned in
+# requirements.lock); both come from Debian's packages, installed here when missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  echo "installing Debian's chromium and chromium-driver for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; }; \
+	fi
+
+test: lint browser
 	$(PY) -m pytest
 
 docs: setup
