@@ -180,9 +180,10 @@ def kpis(ws: Workspace) -> list[Kpi]:
 
     Current values come from ``customer_features`` and ``memberships``; the previous
     run's customers, revenue and churn share from ``segment_history`` (its RFM family
-    covers every customer; ``value`` is the amount spent). Predicted CLV totals are not
-    recorded per run, so the dashboard remembers the totals it has computed
-    (:data:`KPI_FILE`) and shows a change once it has seen two runs.
+    covers every customer; ``value`` is the amount spent). Its predicted CLV total is
+    read from the run's ``prediction_snapshots`` rows (each pipeline run writes them);
+    for runs made before that table existed, the totals the dashboard has computed itself
+    (:data:`KPI_FILE`).
     """
     from custseg.segments.predictive import clv_column
 
@@ -216,7 +217,9 @@ def kpis(ws: Workspace) -> list[Kpi]:
     prev_run = _previous_run(ws, run_id)
     if prev_run is not None:
         prev = _history_totals(ws, prev_run)
-        prev["clv"] = _remembered(ws).get(prev_run, {}).get("clv")
+        prev["clv"] = _snapshot_clv(ws, prev_run)
+        if prev["clv"] is None:
+            prev["clv"] = _remembered(ws).get(prev_run, {}).get("clv")
         note = f"no value recorded for the previous run {prev_run}"
     if run_id is not None:
         _remember(ws, run_id, now)
@@ -228,6 +231,18 @@ def kpis(ws: Workspace) -> list[Kpi]:
         Kpi("clv", f"Predicted CLV ({clv or 'none'})", now["clv"], prev.get("clv"), "money", note),
         Kpi("churn", "Share at high churn risk", now["churn"], prev.get("churn"), "share", note),
     ]
+
+
+def _snapshot_clv(ws: Workspace, run_id: str) -> float | None:
+    """The predicted CLV total of a run, from ``prediction_snapshots`` (None without rows)."""
+    from custseg.monitor.validation import PREDICTION_SNAPSHOTS_TABLE
+
+    if PREDICTION_SNAPSHOTS_TABLE not in _tables(ws):
+        return None
+    p = ws.connect().table(PREDICTION_SNAPSHOTS_TABLE)
+    p = p.filter(p.run_id == run_id)
+    row = p.aggregate(n=p.count(), clv=p.clv.sum()).to_pyarrow().to_pylist()[0]
+    return float(row["clv"]) if row["n"] and row["clv"] is not None else None
 
 
 def _sizes(ws: Workspace) -> dict[str, int]:
