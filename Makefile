@@ -21,7 +21,10 @@ demo: setup
 
 # The REST API and the dashboard (http://127.0.0.1:8000/ui/) on the demo workspace.
 # A token to log in with: $(VENV)/bin/custseg tokens create -w demo --scope write
+# The dashboard and the REST API on the demo workspace (after `make demo`). A new write
+# token is created and printed first: paste it into the login form.
 serve: setup
+	$(VENV)/bin/custseg tokens create --scope write --name dashboard -w demo
 	$(VENV)/bin/custseg serve -w demo
 
 lint: setup

@@ -254,9 +254,11 @@ def show_pipeline(ws: Any, out: Console, *, runs: int = DEMO_RUNS) -> None:
         out.print(f"{fmt:>7}: {r.rows:,} rows of {segment} for {r.destination} -> {r.path}{note}")
     path = build_report(ws)
     out.print(f" report: {path} ({path.stat().st_size / 1e6:.1f} MB, offline, open in a browser)")
-    out.rule("[bold]13. The REST API")
+    out.rule("[bold]13. The dashboard and the REST API")
     out.print(
-        f"  custseg tokens create --scope read -w {ws.root}   # prints a token once\n"
-        f"  custseg serve -w {ws.root}                        # http://127.0.0.1:8000/docs\n"
+        f"  custseg tokens create --scope write -w {ws.root}  # prints a token once\n"
+        f"  custseg serve -w {ws.root}                        # or: make serve\n"
+        "  dashboard: http://127.0.0.1:8000/ (log in with the token); "
+        "API docs: http://127.0.0.1:8000/docs\n"
         '  curl -H "Authorization: Bearer <token>" http://127.0.0.1:8000/customers/C0000001'
     )
