@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# The CLI's tables are as wide as the terminal; without one (CI, pytest-xdist workers)
+# Rich falls back to 80 columns and tests that look for a cell would see it wrapped. Set
+# before anything creates a console.
+os.environ["COLUMNS"] = "200"
 
 from custseg.workspace import Workspace, init_workspace, open_workspace
 

@@ -53,7 +53,9 @@ def main() -> int:
                 time.sleep(0.3)
         auth = {"Authorization": f"Bearer {token}"}
         segs = httpx.get(f"{url}/segments", headers=auth, timeout=60).json()["data"]
-        seg = max((s for s in segs if s.get("family") == "rfm"), key=lambda s: s["size"] or 0)
+        rfm = [s for s in segs if s.get("family") == "rfm" and (s.get("size") or 0) > 0]
+        champions = [s for s in rfm if s["name"] == "rfm_champions"]
+        seg = champions[0] if champions else max(rfm, key=lambda s: s["size"])
         member = httpx.get(
             f"{url}/segments/{seg['name']}/members", params={"limit": 1}, headers=auth, timeout=60
         ).json()["data"][0]["customer_id"]
