@@ -126,10 +126,12 @@ def run_measured(
     ru = usage.ru_maxrss * 1024  # KiB on Linux
     payload: dict[str, Any] = {}
     # the payload is the last line; "\r" also ends a line (progress bars redraw with it)
+    # (DuckDB's progress bar ends without a newline, so the JSON starts at the last line's "{")
     lines = stdout.replace("\r", "\n").strip().splitlines()
     if lines:
+        last = lines[-1]
         try:
-            payload = json.loads(lines[-1])
+            payload = json.loads(last[last.find("{") :] if "{" in last else last)
         except json.JSONDecodeError:
             payload = {}
     return Measurement(
