@@ -8,7 +8,6 @@ the browser; the expensive per-run results are cached by the routes (:mod:`.cach
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ from custseg.segments.registry import (
 from custseg.workspace import Workspace
 
 __all__ = [
-    "KPI_FILE",
     "MAX_VALUES",
     "OPERATORS",
     "Kpi",
@@ -59,9 +57,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Where the dashboard remembers each run's KPI totals (for the change of predicted
-#: CLV, which no run table records), relative to the workspace folder.
-KPI_FILE = ".custseg-cache/dashboard_kpis.json"
 #: Most distinct values ``field_values`` returns.
 MAX_VALUES = 50
 #: Operators and keywords of the segment language, for autocomplete.
@@ -152,38 +147,13 @@ def _history_totals(ws: Workspace, run_id: str) -> dict[str, float | None]:
     }
 
 
-def _remembered(ws: Workspace) -> dict[str, dict[str, float | None]]:
-    path = ws.root / KPI_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def _remember(ws: Workspace, run_id: str, values: dict[str, float | None]) -> None:
-    path = ws.root / KPI_FILE
-    seen = _remembered(ws)
-    if seen.get(run_id) == values:
-        return
-    seen[run_id] = values
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(seen, sort_keys=True), encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:  # a read-only workspace still shows the page
-        log.warning("could not remember the KPIs of %s: %s", run_id, exc)
-
-
 def kpis(ws: Workspace) -> list[Kpi]:
     """Customers, revenue, predicted CLV and the share at high churn risk, with changes.
 
     Current values come from ``customer_features`` and ``memberships``; the previous
     run's customers, revenue and churn share from ``segment_history`` (its RFM family
     covers every customer; ``value`` is the amount spent). Its predicted CLV total is
-    read from the run's ``prediction_snapshots`` rows (each pipeline run writes them);
-    for runs made before that table existed, the totals the dashboard has computed itself
-    (:data:`KPI_FILE`).
+    read from the run's ``prediction_snapshots`` rows (each pipeline run writes them).
     """
     from custseg.segments.predictive import clv_column
 
@@ -218,11 +188,7 @@ def kpis(ws: Workspace) -> list[Kpi]:
     if prev_run is not None:
         prev = _history_totals(ws, prev_run)
         prev["clv"] = _snapshot_clv(ws, prev_run)
-        if prev["clv"] is None:
-            prev["clv"] = _remembered(ws).get(prev_run, {}).get("clv")
         note = f"no value recorded for the previous run {prev_run}"
-    if run_id is not None:
-        _remember(ws, run_id, now)
     return [
         Kpi("customers", "Customers", n, prev.get("customers"), "count", note),
         Kpi(
