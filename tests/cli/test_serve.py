@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests._serve import free_port, wait_healthy
 from tests.api._store import copy_store, piped_store
 from tests.cli.conftest import CUSTSEG, cli_env, ok, query, run_cli
 
@@ -19,28 +18,6 @@ from tests.cli.conftest import CUSTSEG, cli_env, ok, query, run_cli
 def served_ws(demo_store: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
     """A private copy of the demo store with the pipeline run."""
     return copy_store(piped_store(demo_store, tmp_path_factory.getbasetemp()), tmp_path / "ws")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, limit_s: float = 300) -> None:
-    """Poll /health until it answers (the limit only stops a hung test)."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out, err = proc.communicate()
-            pytest.fail(f"custseg serve exited with {proc.returncode}:\n{out}\n{err}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    pytest.fail("custseg serve did not become healthy")
 
 
 @pytest.mark.slow
@@ -67,7 +44,7 @@ def test_serve_answers_a_read_token_with_the_customer(served_ws: Path) -> None:
     ).stdout.strip()
     assert token.startswith("cs_")
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [
@@ -86,7 +63,7 @@ def test_serve_answers_a_read_token_with_the_customer(served_ws: Path) -> None:
         env=cli_env(),
     )
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc)
         r = httpx.get(
             f"{url}/customers/{cid}", headers={"Authorization": f"Bearer {token}"}, timeout=30
         )

@@ -9,10 +9,7 @@ is off.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,18 +20,14 @@ import pytest
 
 from custseg.api.tokens import create_token
 from custseg.workspace import open_workspace
+from tests._serve import free_port, wait_healthy
 from tests.api._store import copy_store, piped_store
+from tests.cli.conftest import CUSTSEG
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -65,29 +58,19 @@ def server(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         tokens = {
             s: create_token(ws.connect(), scope=s, name=f"e2e {s}")[1] for s in ("read", "write")
         }
-    port = _free_port()
+    port = free_port()
     log = base / "e2e_server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [
-                str(Path(sys.executable).with_name("custseg")), "serve", "-w", str(root),
+                str(CUSTSEG), "serve", "-w", str(root),
                 "--port", str(port), "--log-level", "warning",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"custseg serve did not start:\n{log.read_text(errors='replace')}")
-        time.sleep(0.3)
+    wait_healthy(url, proc, log=log)
     srv = Server(url=url, root=root, tokens=tokens, log=log)
     yield srv
     srv.client.close()
