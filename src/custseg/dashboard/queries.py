@@ -35,7 +35,7 @@ __all__ = [
     "cluster_overview",
     "cluster_projection",
     "cluster_rules",
-    "current_run",
+    "evaluation_run",
     "finite",
     "customer_events",
     "customer_orders",
@@ -86,8 +86,13 @@ def _tables(ws: Workspace) -> set[str]:
     return set(ws.connect().list_tables())
 
 
-def current_run(ws: Workspace) -> str | None:
-    """The run id of the last evaluation (``memberships``), or None before any."""
+def evaluation_run(ws: Workspace) -> str | None:
+    """The run id of the last evaluation (``memberships``), or None before any.
+
+    Not :func:`custseg.pipeline.current_run` (the last succeeded pipeline run):
+    ``custseg segments evaluate`` also rewrites the memberships, under its own id, and
+    the pages' cache must follow the memberships they show.
+    """
     con = ws.connect()
     if MEMBERSHIPS_TABLE not in _tables(ws):
         return None
@@ -171,7 +176,7 @@ def kpis(ws: Workspace) -> list[Kpi]:
     row = f.aggregate(**agg).to_pyarrow().to_pylist()[0]
     n = int(row["n"])
     churn = None
-    run_id = current_run(ws)
+    run_id = evaluation_run(ws)
     if run_id is not None:
         m = con.table(MEMBERSHIPS_TABLE)
         high = m.filter(m.segment == "churn_high").count().to_pyarrow().as_py()

@@ -177,7 +177,7 @@ def _cache(request: Request) -> RunCache:
 
 
 def _cached(request: Request, ws: Workspace, key: Any, compute: Any) -> Any:
-    return _cache(request).get(queries.current_run(ws), key, compute)
+    return _cache(request).get(queries.evaluation_run(ws), key, compute)
 
 
 def _status(exc: CustsegError) -> int:
@@ -299,7 +299,7 @@ def overview(request: Request, user: PageUser, ws: WorkspaceDep) -> HTMLResponse
         alerts=alerts[:50],
         alerts_note=note,
         runs=queries.recent_runs(ws, limit=10),
-        run_id=queries.current_run(ws),
+        run_id=queries.evaluation_run(ws),
     )
 
 
